@@ -1,0 +1,39 @@
+/**
+ * Loads Envoy's official ext_authz v3 protos (the `deps/envoy-api` tree shipped by
+ * @grpc/grpc-js-xds) once per process. Loading parses a few hundred files (~200 ms), so
+ * callers share the cached definition.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
+
+const require = createRequire(import.meta.url);
+
+/** Directories that hold Envoy's protos and the protos they import. */
+export function envoyProtoDirs(): string[] {
+  const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
+  return ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d));
+}
+
+/** Options shared by server and test clients: snake_case fields, enums as names, no defaults. */
+export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+});
+
+let cached: protoLoader.PackageDefinition | null = null;
+
+export function loadExtAuthzDefinition(): protoLoader.PackageDefinition {
+  if (cached === null) {
+    cached = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
+      ...LOADER_OPTIONS,
+      includeDirs: envoyProtoDirs(),
+    });
+  }
+  return cached;
+}
+
+export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';

@@ -1,0 +1,80 @@
+/**
+ * Decision → CheckResponse (SPEC section 5, "Responses"). The RPC itself always succeeds;
+ * allow and deny travel in CheckResponse.status. Denials carry only the reason code and
+ * the decision id: no policy detail reaches the caller.
+ */
+import { REASONS } from '../errors.js';
+import type { Decision } from '../decision/types.js';
+
+interface HeaderOption {
+  header: { key: string; value: string };
+  append: { value: boolean };
+}
+
+// `append: false` makes Envoy set (overwrite) the header, so a caller cannot smuggle its
+// own x-mandate-* values upstream next to ours.
+function header(key: string, value: string): HeaderOption {
+  return { header: { key, value }, append: { value: false } };
+}
+
+type StructValue = { string_value: string } | { bool_value: boolean } | { null_value: 'NULL_VALUE' };
+
+function sv(v: string | null): StructValue {
+  return v === null ? { null_value: 'NULL_VALUE' } : { string_value: v };
+}
+
+// Fixed parts of every denial, built once.
+const DENY_CONTENT_TYPE = header('content-type', 'application/json');
+const DENY_BODY_PREFIX = '{"error":"access_denied","reason":"';
+
+/** Headers a caller might send that only mandate may set on an allowed request. */
+const OWN_HEADERS_TO_REMOVE_ON_ALLOW = Object.freeze(['x-mandate-dry-run', 'x-mandate-reason']);
+
+export function toCheckResponse(d: Decision): object {
+  if (d.decision === 'allow') {
+    const headers: HeaderOption[] = [];
+    if (d.mandate !== null) headers.push(header('x-mandate-name', d.mandate));
+    if (d.function !== null) headers.push(header('x-mandate-function', d.function));
+    headers.push(header('x-mandate-decision-id', d.decisionId));
+    let remove: readonly string[] = OWN_HEADERS_TO_REMOVE_ON_ALLOW;
+    if (d.wouldDeny !== null) {
+      headers.push(header('x-mandate-dry-run', d.wouldDeny));
+      remove = ['x-mandate-reason'];
+    }
+    const fields: Record<string, StructValue> = {
+      decision_id: sv(d.decisionId),
+      mandate: sv(d.mandate),
+      function: sv(d.function),
+      reason: sv(d.reason),
+      dry_run: { bool_value: d.dryRun },
+    };
+    if (d.dryRun) fields['would_deny'] = sv(d.wouldDeny);
+    return {
+      status: { code: 0 },
+      ok_response: { headers, headers_to_remove: remove },
+      dynamic_metadata: { fields },
+    };
+  }
+  const info = REASONS[d.reason];
+  return {
+    status: { code: info.grpcCode },
+    dynamic_metadata: {
+      fields: {
+        decision_id: sv(d.decisionId),
+        mandate: sv(d.mandate),
+        function: sv(d.function),
+        reason: sv(d.reason),
+        dry_run: { bool_value: false },
+      },
+    },
+    denied_response: {
+      status: { code: info.httpStatus },
+      headers: [
+        header('x-mandate-reason', d.reason),
+        header('x-mandate-decision-id', d.decisionId),
+        DENY_CONTENT_TYPE,
+      ],
+      body: `${DENY_BODY_PREFIX}${d.reason}","decision_id":"${d.decisionId}"}`,
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The Check RPC handler: request → facts → identity → token verdict → decision →
+ * response. It never throws into grpc-js and never fails the RPC: an unexpected failure
+ * becomes an INTERNAL_ERROR denial with a fixed body. Recording (decision log, metrics)
+ * happens after the answer is handed to grpc-js and cannot change it.
+ */
+import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { evaluate, internalErrorDecision, type EvaluateEnv } from '../decision/evaluate.js';
+import type { Decision, RequestFacts } from '../decision/types.js';
+import { extractFacts, type HeaderNames } from '../envoy/facts.js';
+import { toCheckResponse } from '../envoy/response.js';
+import { resolveIdentity, type IdentityOptions } from '../identity/resolve.js';
+import type { IdentityResult } from '../identity/types.js';
+import type { TokenVerdict, TokenVerifier } from '../tokens/types.js';
+
+export interface CheckDeps {
+  readonly headerNames: HeaderNames;
+  /** The current policy and its environment; null until the first set has loaded. */
+  readonly env: () => EvaluateEnv | null;
+  readonly identity: IdentityOptions;
+  readonly tokens: TokenVerifier;
+  readonly now: () => number;
+  /** Called once per decision after the response was sent; must not throw. */
+  readonly record: (decision: Decision, facts: RequestFacts | null, token: TokenVerdict | null, durationUs: number, nowMs: number) => void;
+  /** Called with an unexpected failure (for the operational log and a counter). */
+  readonly onInternalError: (err: unknown) => void;
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown }).then === 'function';
+}
+
+export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknown, unknown> {
+  const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
+
+  const finish = (
+    callback: grpc.sendUnaryData<unknown>,
+    decision: Decision,
+    facts: RequestFacts | null,
+    token: TokenVerdict | null,
+    t0: bigint,
+    nowMs: number,
+  ): void => {
+    let response: object;
+    try {
+      response = toCheckResponse(decision);
+    } catch (err) {
+      deps.onInternalError(err);
+      decision = internalErrorDecision(decision.decisionId, facts, decision.policyRevision);
+      response = toCheckResponse(decision);
+    }
+    callback(null, response);
+    try {
+      deps.record(decision, facts, token, elapsedUs(t0), nowMs);
+    } catch (err) {
+      deps.onInternalError(err);
+    }
+  };
+
+  const fail = (callback: grpc.sendUnaryData<unknown>, err: unknown, id: string, facts: RequestFacts | null, t0: bigint, nowMs: number): void => {
+    deps.onInternalError(err);
+    const env = safeEnv(deps);
+    finish(callback, internalErrorDecision(id, facts, env === null ? null : env.policy.revision), facts, null, t0, nowMs);
+  };
+
+  return (call, callback) => {
+    const t0 = process.hrtime.bigint();
+    const nowMs = deps.now();
+    const id = randomUUID();
+    let facts: RequestFacts | null = null;
+    try {
+      facts = extractFacts(call.request, deps.headerNames);
+      const env = deps.env();
+      if (env === null) {
+        fail(callback, new Error('no policy loaded'), id, facts, t0, nowMs);
+        return;
+      }
+      const identity = resolveIdentity(facts, deps.identity, env.trustedDomains, nowMs);
+      const tokenText = facts.taskToken;
+      if (!isPromise(identity) && tokenText === null) {
+        // Fast path: everything synchronous, no promise allocated.
+        finish(callback, evaluate(env, { facts, identity, token: null }, nowMs, id), facts, null, t0, nowMs);
+        return;
+      }
+      const f = facts;
+      Promise.all([identity, tokenText === null ? null : deps.tokens.verify(tokenText, nowMs)]).then(
+        ([idr, token]: [IdentityResult, TokenVerdict | null]) => {
+          let decision: Decision;
+          try {
+            decision = evaluate(env, { facts: f, identity: idr, token }, nowMs, id);
+          } catch (err) {
+            fail(callback, err, id, f, t0, nowMs);
+            return;
+          }
+          finish(callback, decision, f, token, t0, nowMs);
+        },
+        (err: unknown) => fail(callback, err, id, f, t0, nowMs),
+      );
+    } catch (err) {
+      fail(callback, err, id, facts, t0, nowMs);
+    }
+  };
+}
+
+function safeEnv(deps: CheckDeps): EvaluateEnv | null {
+  try {
+    return deps.env();
+  } catch {
+    return null;
+  }
+}
