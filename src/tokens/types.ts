@@ -43,3 +43,40 @@ export interface RevocationView {
   /** True when shared state may be missing revocations (Redis link down past the bound). */
   isStale(nowMs: number): boolean;
 }
+
+/** The signature algorithms task tokens may use (SPEC section 8). */
+export type TokenAlg = 'ES256' | 'EdDSA';
+
+/** What the issuer needs to mint one token; the signer fills iss, aud, iat, exp, jti. */
+export interface IssueInput {
+  /** The workload's SPIFFE ID; must be valid (its trust domain becomes `aud`). */
+  readonly sub: string;
+  /** The business function name. */
+  readonly scope: string;
+  /** Lifetime in whole seconds, 1..3600. */
+  readonly ttlSeconds: number;
+  readonly tctx?: Readonly<Record<string, unknown>> | null;
+  /** Task id; a random one when absent. */
+  readonly txn?: string;
+  /** Who asked for the token; `sub` when absent (operator CLI). */
+  readonly reqWl?: string;
+}
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly claims: TaskTokenClaims;
+}
+
+export interface TokenSigner {
+  readonly kid: string;
+  readonly alg: TokenAlg;
+  readonly issuer: string;
+  /** Rejects only on programmer error (invalid input); callers validate first. */
+  issue(input: IssueInput, nowMs: number): Promise<IssuedToken>;
+}
+
+/** The slice of a pino logger the token modules use. */
+export interface TokenLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
