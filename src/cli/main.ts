@@ -64,7 +64,11 @@ async function main(): Promise<number> {
     io.stderr(`mandate: unknown command '${name}'\n${USAGE}\n`);
     return 2;
   }
-  return (await load())(rest, io);
+  const code = await (await load())(rest, io);
+  // A drained server may still hold idle handles (Redis reconnect timers, keep-alive
+  // sockets): its exit status is final once it has drained and flushed.
+  if (name === 'serve') process.exit(code);
+  return code;
 }
 
 main().then(

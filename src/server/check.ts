@@ -12,14 +12,15 @@ import { extractFacts, type HeaderNames } from '../envoy/facts.js';
 import { toCheckResponse } from '../envoy/response.js';
 import { resolveIdentity, type IdentityOptions } from '../identity/resolve.js';
 import type { IdentityResult } from '../identity/types.js';
-import type { TokenVerdict, TokenVerifier } from '../tokens/types.js';
+import type { TokenVerdict } from '../tokens/types.js';
 
 export interface CheckDeps {
   readonly headerNames: HeaderNames;
   /** The current policy and its environment; null until the first set has loaded. */
   readonly env: () => EvaluateEnv | null;
   readonly identity: IdentityOptions;
-  readonly tokens: TokenVerifier;
+  /** Task-token verification is synchronous (node:crypto on prepared keys). */
+  readonly tokens: { verifySync(token: string, nowMs: number): TokenVerdict };
   readonly now: () => number;
   /** Called once per decision after the response was sent; must not throw. */
   readonly record: (decision: Decision, facts: RequestFacts | null, token: TokenVerdict | null, durationUs: number, nowMs: number) => void;
@@ -77,15 +78,16 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
         return;
       }
       const identity = resolveIdentity(facts, deps.identity, env.trustedDomains, nowMs);
-      const tokenText = facts.taskToken;
-      if (!isPromise(identity) && tokenText === null) {
+      const token = facts.taskToken === null ? null : deps.tokens.verifySync(facts.taskToken, nowMs);
+      if (!isPromise(identity)) {
         // Fast path: everything synchronous, no promise allocated.
-        finish(callback, evaluate(env, { facts, identity, token: null }, nowMs, id), facts, null, t0, nowMs);
+        finish(callback, evaluate(env, { facts, identity, token }, nowMs, id), facts, token, t0, nowMs);
         return;
       }
+      // Only a bearer JWT identity (SPEC section 4 item 4) needs to wait for a key set.
       const f = facts;
-      Promise.all([identity, tokenText === null ? null : deps.tokens.verify(tokenText, nowMs)]).then(
-        ([idr, token]: [IdentityResult, TokenVerdict | null]) => {
+      identity.then(
+        (idr: IdentityResult) => {
           let decision: Decision;
           try {
             decision = evaluate(env, { facts: f, identity: idr, token }, nowMs, id);

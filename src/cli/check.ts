@@ -1,0 +1,151 @@
+/**
+ * `mandate check --policies PATH --request FILE|-`: evaluates one CheckRequest given in
+ * proto3 JSON form with exactly the server's code path and prints the decision and its
+ * explanation as one JSON document. Exit 0 allowed, 1 denied, 2 bad input.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadServeConfig } from '../config/load.js';
+import { evaluate } from '../decision/evaluate.js';
+import { explainDecision } from '../decision/explain.js';
+import { toCheckResponse } from '../envoy/response.js';
+import { extractFacts } from '../envoy/facts.js';
+import { resolveIdentity } from '../identity/resolve.js';
+import { createBearerIdentity, parseIdentityConfig, type BearerIdentity } from '../identity/bearer/index.js';
+import { compilePolicy } from '../policy/compile.js';
+import { formatDiagnostic } from '../policy/diagnostics.js';
+import { loadPolicySet } from '../policy/load.js';
+import { loadKeyRing } from '../tokens/keys.js';
+import { createMemoryRevocationStore } from '../tokens/revocation-memory.js';
+import { createTokenVerifier } from '../tokens/verify.js';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
+
+const USAGE = `usage: mandate check --policies PATH [--policies PATH...] --request FILE|- [--now ISO-8601]
+       [--mode enforce|dry-run] [--trust-domain TD...] [--trust-xfcc] [--function-header NAME]
+       [--token-header NAME] [--token-key F...] [--token-issuer ISS] [--config FILE]
+Prints one JSON document; exit 0 allowed, 1 denied, 2 bad input.`;
+
+export const runCheckCommand: Command = async (args: readonly string[], io: CliIO) => {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(USAGE + '\n');
+    return EXIT_OK;
+  }
+  let requestArg: string | null = null;
+  let nowText: string | null = null;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--request' || a === '--now') {
+      const v = args[i + 1];
+      if (v === undefined) {
+        io.stderr(`mandate check: ${a} needs a value\n`);
+        return EXIT_USAGE;
+      }
+      if (a === '--request') requestArg = v;
+      else nowText = v;
+      i++;
+    } else if (a.startsWith('--request=')) requestArg = a.slice('--request='.length);
+    else if (a.startsWith('--now=')) nowText = a.slice('--now='.length);
+    else rest.push(a);
+  }
+  if (requestArg === null) {
+    io.stderr(`mandate check: --request FILE|- is required\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  const nowMs = nowText === null ? Date.now() : Date.parse(nowText);
+  if (!Number.isFinite(nowMs)) {
+    io.stderr(`mandate check: --now ${nowText}: not an ISO-8601 date-time\n`);
+    return EXIT_USAGE;
+  }
+  const { config, errors } = loadServeConfig(rest, io.env, io.cwd);
+  if (config === null) {
+    for (const e of errors) io.stderr(`mandate check: ${e}\n`);
+    return EXIT_USAGE;
+  }
+
+  let text: string;
+  try {
+    text = requestArg === '-' ? await io.readStdin() : readFileSync(path.resolve(io.cwd, requestArg), 'utf8');
+  } catch (err) {
+    io.stderr(`mandate check: --request ${requestArg}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})\n`);
+    return EXIT_USAGE;
+  }
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch (err) {
+    io.stderr(`mandate check: --request ${requestArg}: not valid JSON (${(err as Error).message})\n`);
+    return EXIT_USAGE;
+  }
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    io.stderr(`mandate check: --request ${requestArg}: a CheckRequest must be a JSON object\n`);
+    return EXIT_USAGE;
+  }
+
+  const loaded = await loadPolicySet(config.policies);
+  if (!loaded.ok) {
+    for (const d of loaded.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    return EXIT_USAGE;
+  }
+  const policy = compilePolicy(loaded.set);
+
+  const keys = config.tokenKey.length === 0 ? null : await loadKeyRing(config.tokenKey);
+  if (keys !== null && !keys.ok) {
+    for (const e of keys.errors) io.stderr(`mandate check: ${e}\n`);
+    return EXIT_USAGE;
+  }
+  let bearer: BearerIdentity | null = null;
+  if (config.identity !== null && config.identity !== undefined) {
+    const parsed = parseIdentityConfig(config.identity, config.configDir);
+    if (parsed.value === null || parsed.errors.length > 0) {
+      for (const e of parsed.errors) io.stderr(`mandate check: identity: ${e}\n`);
+      return EXIT_USAGE;
+    }
+    bearer = createBearerIdentity(parsed.value, { now: () => nowMs });
+  }
+
+  try {
+    const facts = extractFacts(request, { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader });
+    const trusted = config.trustDomain.length > 0 ? new Set(config.trustDomain) : policy.subjectTrustDomains;
+    const identity = await resolveIdentity(facts, { trustXfcc: config.trustXfcc, bearer }, trusted, nowMs);
+    // Without --token-key no key can verify a token: a presented token is TOKEN_INVALID.
+    const verifier = createTokenVerifier({ keys: keys === null ? [] : keys.ring.keys, issuer: config.tokenIssuer });
+    const token = facts.taskToken === null ? null : verifier.verifySync(facts.taskToken, nowMs);
+    const revocations = createMemoryRevocationStore();
+    const decision = evaluate(
+      { policy, trustedDomains: trusted, globalDryRun: config.mode === 'dry-run', revocations },
+      { facts, identity, token },
+      nowMs,
+      randomUUID(),
+    );
+    await revocations.close();
+    const out = {
+      decision: decision.decision,
+      reason: decision.reason,
+      dry_run: decision.dryRun,
+      would_deny: decision.wouldDeny,
+      decision_id: decision.decisionId,
+      source: decision.source,
+      identity_via: decision.identityVia,
+      target: decision.target,
+      method: decision.method,
+      path: decision.path,
+      function: decision.function,
+      function_via: decision.functionVia,
+      mandate: decision.mandate,
+      owner: decision.owner,
+      purpose: decision.purpose,
+      risk: decision.risk,
+      txn: decision.txn,
+      token_sha256: decision.tokenSha256,
+      policy_revision: decision.policyRevision,
+      explanation: explainDecision(decision, policy),
+      response: toCheckResponse(decision),
+    };
+    io.stdout(JSON.stringify(out, null, 2) + '\n');
+    return decision.decision === 'allow' ? EXIT_OK : EXIT_FAIL;
+  } finally {
+    bearer?.close();
+  }
+};

@@ -1,0 +1,261 @@
+/**
+ * Wires the parts into a running mandate: the gRPC port (ext_authz Check, health, task
+ * tokens; plaintext, TLS or mTLS with certificates re-read from disk), the HTTP port
+ * (health, metrics, JWKS), policy reload on change and SIGHUP, and drain.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type http from 'node:http';
+import type { Config } from '../config/config.js';
+import { loadExtAuthzDefinition, AUTHORIZATION_SERVICE } from '../envoy/protos.js';
+import { createCheckHandler } from './check.js';
+import { createHttpServer, listenHttp } from './http.js';
+import { PolicyState, type ReloadOutcome } from './policy-state.js';
+import { formatDiagnostic } from '../policy/diagnostics.js';
+import type { Diagnostic } from '../policy/model.js';
+import { createHealthService } from './health.js';
+import { watchPolicyPaths } from './watch.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { createDecisionLog } from '../audit/decision-log.js';
+import { decisionToLogEntry } from '../audit/entry.js';
+import { createOpsLogger, type OpsLogger } from '../audit/ops-logger.js';
+import { loadKeyRing, ephemeralKeyRing, type KeyRing } from '../tokens/keys.js';
+import { createTokenVerifier } from '../tokens/verify.js';
+import { createTokenSigner } from '../tokens/issue.js';
+import { createMemoryRevocationStore } from '../tokens/revocation-memory.js';
+import { createRedisRevocationStore } from '../tokens/revocation-redis.js';
+import type { RevocationStore } from '../tokens/store.js';
+import { createTaskTokenService } from '../tokens/service.js';
+import { createBearerIdentity, parseIdentityConfig, type BearerIdentity } from '../identity/bearer/index.js';
+import { buildServerCredentials, type CredentialsHandle } from './tls.js';
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(
+    message: string,
+    /** Exit status: 1 for an invalid policy set, 2 for bad configuration. */
+    readonly exitCode: 1 | 2,
+    readonly lines: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+export interface ServerOptions {
+  /** Injected clock (ms); defaults to Date.now. */
+  readonly now?: () => number;
+  /** Operational log destination; defaults to stderr. */
+  readonly opsLogger?: OpsLogger;
+}
+
+export interface RunningServer {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly policyRevision: () => string | null;
+  reload(): Promise<ReloadOutcome>;
+  /** Health NOT_SERVING, stop accepting, let in-flight checks finish (bounded), close everything. */
+  drain(timeoutMs?: number): Promise<void>;
+}
+
+function splitAddr(addr: string): string {
+  // grpc-js takes "host:port"; IPv6 hosts must be bracketed, as given.
+  return addr;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const now = options.now ?? Date.now;
+  const log = options.opsLogger ?? createOpsLogger(config.logLevel);
+
+  // --- configuration that can fail: collect every problem, then stop with exit 2 ---
+  const problems: string[] = [];
+  let ring: KeyRing | null = null;
+  if (config.tokenKey.length > 0) {
+    const r = await loadKeyRing(config.tokenKey);
+    if (r.ok) ring = r.ring;
+    else problems.push(...r.errors);
+  }
+  let bearer: BearerIdentity | null = null;
+  if (config.identity !== null && config.identity !== undefined) {
+    const parsed = parseIdentityConfig(config.identity, config.configDir);
+    if (parsed.value === null || parsed.errors.length > 0) problems.push(...parsed.errors.map((e) => `identity: ${e}`));
+    else bearer = createBearerIdentity(parsed.value, { now, onFetchError: (issuer: string) => metrics.jwksFetchError(issuer) });
+  }
+  let credentials: CredentialsHandle | null = null;
+  try {
+    credentials = buildServerCredentials(config);
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  }
+  if (problems.length > 0) {
+    bearer?.close();
+    credentials?.close();
+    throw new StartupError('bad configuration', 2, problems);
+  }
+  if (ring === null) {
+    ring = await ephemeralKeyRing();
+    log.warn('no --token-key configured: generated an ephemeral task-token signing key (tokens will not verify on other replicas or after a restart)');
+  }
+  const keyRing = ring;
+
+  const metrics = createMetrics();
+  const revocations: RevocationStore =
+    config.redisUrl === null
+      ? createMemoryRevocationStore()
+      : createRedisRevocationStore({
+          url: config.redisUrl,
+          maxStalenessMs: config.revocationMaxStaleness,
+          onLinkChange: (up: boolean) => {
+            metrics.setRevocationLinkUp(up);
+            if (up) log.info('revocation link to Redis is up');
+            else log.warn('revocation link to Redis is down');
+          },
+          onError: (err: unknown) => log.debug({ err: String(err) }, 'redis error'),
+        });
+  if (config.redisUrl === null) metrics.setRevocationLinkUp(true);
+
+  const auditLog = createDecisionLog({
+    destination: config.logFile === null ? 'stdout' : { file: config.logFile },
+    chain: config.auditChain,
+    onDrop: (n: number) => metrics.auditDropped(n),
+  });
+
+  // --- policy ---
+  const state = new PolicyState({
+    paths: config.policies,
+    trustDomains: config.trustDomain,
+    globalDryRun: config.mode === 'dry-run',
+    revocations,
+    onReload: (o) => {
+      if (o.ok) {
+        metrics.policyLoaded(o.revision, o.mandates, true);
+        if (o.changed) log.info({ revision: o.revision, mandates: o.mandates }, 'policy loaded');
+      } else {
+        metrics.policyLoaded(null, null, false);
+        log.error({ diagnostics: o.diagnostics.map((d: Diagnostic) => formatDiagnostic(d)) }, 'policy set rejected; the last good set keeps serving');
+      }
+    },
+  });
+  const first = await state.reload();
+  if (!first.ok) {
+    await Promise.allSettled([auditLog.close(), revocations.close()]);
+    bearer?.close();
+    credentials?.close();
+    throw new StartupError('invalid policy set', 1, first.diagnostics.map((d) => formatDiagnostic(d)));
+  }
+
+  // --- gRPC ---
+  const signer = createTokenSigner({ key: keyRing.signing, issuer: config.tokenIssuer });
+  const verifier = createTokenVerifier({ keys: keyRing.keys, issuer: config.tokenIssuer });
+  const health = createHealthService();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_send_message_length': 64 * 1024,
+    'grpc.max_concurrent_streams': config.maxConcurrentStreams,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  const ext = loadExtAuthzDefinition();
+  const checkDef = ext[AUTHORIZATION_SERVICE] as grpc.ServiceDefinition;
+  let inFlight = 0;
+  const check = createCheckHandler({
+    headerNames: { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader },
+    env: () => state.env(),
+    identity: { trustXfcc: config.trustXfcc, bearer },
+    tokens: verifier,
+    now,
+    record: (decision, facts, token, durationUs, nowMs) => {
+      metrics.observeDecision(decision.decision, decision.reason, decision.dryRun, durationUs / 1e6);
+      auditLog.write(decisionToLogEntry(decision, facts, token, durationUs, nowMs));
+    },
+    onInternalError: (err) => {
+      metrics.internalError();
+      log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'internal error in Check');
+    },
+  });
+  server.addService(checkDef, {
+    Check: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      inFlight++;
+      check(call, (err, value) => {
+        inFlight--;
+        callback(err, value);
+      });
+    },
+  });
+  server.addService(health.definition, health.implementation);
+  const tokenService = createTaskTokenService({
+    getPolicy: () => state.policy(),
+    signer,
+    revocations,
+    admins: new Set(config.tokenAdmin),
+    now,
+    onIssued: (fn: string) => metrics.tokenIssued(fn),
+    onRevoked: () => metrics.tokenRevoked(),
+    logger: log,
+  });
+  server.addService(tokenService.definition, tokenService.implementation);
+
+  const grpcPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(splitAddr(config.grpcAddr), credentials === null ? grpc.ServerCredentials.createInsecure() : credentials.credentials, (err, port) =>
+      err === null ? resolve(port) : reject(new StartupError('cannot listen', 2, [`--grpc-addr ${config.grpcAddr}: ${err.message}`])),
+    );
+  });
+
+  // --- HTTP ---
+  let draining = false;
+  const httpServer: http.Server = createHttpServer({
+    ready: () => !draining && state.env() !== null,
+    metrics: () => metrics.render(),
+    jwks: () => keyRing.jwks,
+    onError: (err) => log.error({ err: String(err) }, 'metrics rendering failed'),
+  });
+  let httpPort: number;
+  try {
+    httpPort = await listenHttp(httpServer, config.httpAddr);
+  } catch (err) {
+    server.forceShutdown();
+    throw new StartupError('cannot listen', 2, [`--http-addr ${config.httpAddr}: ${(err as Error).message}`]);
+  }
+
+  health.setServing(true);
+  const watcher = watchPolicyPaths([...config.policies], () => void state.reload());
+  log.info({ grpc: `${config.grpcAddr.slice(0, config.grpcAddr.lastIndexOf(':'))}:${grpcPort}`, http: httpPort, revision: first.revision, mandates: first.mandates, tls: credentials === null ? 'off' : config.tlsClientCa === null ? 'tls' : 'mtls', mode: config.mode }, 'mandate serving');
+
+  let drainPromise: Promise<void> | null = null;
+  const drain = (timeoutMs = config.drainTimeout): Promise<void> => {
+    if (drainPromise !== null) return drainPromise;
+    drainPromise = (async () => {
+      draining = true;
+      health.setServing(false);
+      watcher.close();
+      log.info({ inFlight }, 'draining');
+      // tryShutdown stops accepting new calls and waits for in-flight ones; bounded.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn({ inFlight }, 'drain timeout reached; closing with checks in flight');
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        timer.unref();
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+      bearer?.close();
+      credentials?.close();
+      await Promise.allSettled([auditLog.close(), revocations.close()]);
+      log.info('drained');
+    })();
+    return drainPromise;
+  };
+
+  return {
+    grpcPort,
+    httpPort,
+    policyRevision: () => state.policy()?.revision ?? null,
+    reload: () => state.reload(),
+    drain,
+  };
+}
