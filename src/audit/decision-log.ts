@@ -1,0 +1,254 @@
+/**
+ * The decision-log sink (SPEC section 7): one JSON line per decision, written off the
+ * request path. write() only puts the entry into a bounded ring buffer and, at most once
+ * per burst, schedules a drain; the drain serialises lines and hands them to a pino
+ * destination (sonic-boom, async). When the sink is slow or blocked, sonic-boom's buffer
+ * fills past its high-water mark, the drain stops, the ring fills, and further entries
+ * are dropped and counted through onDrop: a decision is never delayed or failed by logging.
+ *
+ * Lines are serialised here with JSON.stringify rather than through a pino logger: pino
+ * always prefixes a level key (a level formatter returning {} yields the invalid `{,`), and
+ * the hash chain needs the exact bytes of each line, which we then know.
+ */
+import pino from 'pino';
+import type { DecisionLogEntry } from './entry.js';
+import { chainLine, GENESIS_HASH, hashLine, readChainHead, type ChainHead } from './chain.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface DecisionLogOptions {
+  readonly destination: 'stdout' | { readonly file: string };
+  /**
+   * Which decisions are written: trace/debug/info write every decision; warn writes
+   * denials and dry-run would-denies; error/fatal only INTERNAL_ERROR; silent none.
+   */
+  readonly level: LogLevel;
+  readonly chain: boolean;
+  /** Entries held while the sink is busy; beyond it entries are dropped. Default 10,000. */
+  readonly bufferLimit?: number;
+  /** Called (off the request path) with the number of entries just dropped. */
+  readonly onDrop: (n: number) => void;
+  /** Called once when the sink fails (e.g. EPIPE, ENOSPC); from then on entries are dropped. */
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface DecisionLog {
+  /** O(1), no I/O, never throws. */
+  write(entry: DecisionLogEntry): void;
+  /** Resolves once every accepted entry has reached the file descriptor. */
+  flush(): Promise<void>;
+  /** Stops accepting entries, flushes, and closes a file sink. */
+  close(): Promise<void>;
+  /** The last chained line written (seq 0 and the genesis hash before the first or without chaining). */
+  head(): ChainHead;
+  /** Entries waiting in the ring buffer. */
+  pending(): number;
+}
+
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = {
+  trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity,
+};
+const INFO = 30;
+const WARN = 40;
+const ERROR = 50;
+
+/** Entries serialised per drain turn before yielding to the event loop (keeps Check latency flat). */
+const DRAIN_BATCH = 256;
+const DEFAULT_BUFFER_LIMIT = 10_000;
+
+function entryLevel(entry: DecisionLogEntry): number {
+  if (entry.reason === 'INTERNAL_ERROR') return ERROR;
+  if (entry.decision === 'deny' || entry.would_deny !== null) return WARN;
+  return INFO;
+}
+
+export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
+  const threshold = LEVEL_RANK[opts.level] ?? INFO;
+  const capacity = Math.max(1, Math.floor(opts.bufferLimit ?? DEFAULT_BUFFER_LIMIT));
+  const ring: (DecisionLogEntry | undefined)[] = new Array<DecisionLogEntry | undefined>(capacity).fill(undefined);
+  let head = 0; // next to drain
+  let count = 0;
+
+  const isFile = opts.destination !== 'stdout';
+  const filePath = opts.destination === 'stdout' ? null : opts.destination.file;
+
+  let seq = 0;
+  let prevHash = GENESIS_HASH;
+  let leadingNewline = false;
+  if (opts.chain && filePath !== null) {
+    const h = readChainHead(filePath);
+    seq = h.seq;
+    prevHash = h.hash;
+    leadingNewline = h.needsNewline;
+  }
+
+  const sink = filePath !== null
+    ? pino.destination({ dest: filePath, sync: false, mkdir: true, append: true })
+    : pino.destination({ fd: 1, sync: false });
+
+  let blocked = false; // sonic-boom is past its high-water mark
+  let failed = false;
+  let closed = false;
+  let drainScheduled = false;
+  let pendingBytes = 0; // handed to sonic-boom, not yet written
+  let dropped = 0; // not yet reported
+  let dropReportScheduled = false;
+  let flushWaiters: (() => void)[] = [];
+
+  const reportDrops = (): void => {
+    dropReportScheduled = false;
+    const n = dropped;
+    dropped = 0;
+    if (n > 0) {
+      try {
+        opts.onDrop(n);
+      } catch {
+        // a failing counter must not break logging
+      }
+    }
+  };
+
+  const drop = (n: number): void => {
+    dropped += n;
+    if (!dropReportScheduled) {
+      dropReportScheduled = true;
+      setImmediate(reportDrops);
+    }
+  };
+
+  const settleFlushWaiters = (): void => {
+    if (flushWaiters.length === 0) return;
+    if (failed || (count === 0 && pendingBytes <= 0)) {
+      const waiters = flushWaiters;
+      flushWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  const fail = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    drop(count);
+    for (let i = 0; i < capacity; i++) ring[i] = undefined;
+    count = 0;
+    try {
+      opts.onError?.(err);
+    } catch {
+      // ignore
+    }
+    settleFlushWaiters();
+  };
+
+  const serialise = (entry: DecisionLogEntry): string => {
+    let line = JSON.stringify(entry);
+    if (opts.chain) {
+      seq++;
+      line = chainLine(line, seq, prevHash);
+      prevHash = hashLine(line);
+    }
+    return line;
+  };
+
+  const drain = (): void => {
+    drainScheduled = false;
+    let n = 0;
+    while (count > 0 && !blocked && !failed && n < DRAIN_BATCH) {
+      const entry = ring[head] as DecisionLogEntry;
+      ring[head] = undefined;
+      head = head + 1 === capacity ? 0 : head + 1;
+      count--;
+      n++;
+      let text: string;
+      try {
+        text = serialise(entry) + '\n';
+      } catch {
+        // Unserialisable entry (a bug upstream): count it, keep the log going.
+        drop(1);
+        continue;
+      }
+      if (leadingNewline) {
+        text = '\n' + text;
+        leadingNewline = false;
+      }
+      pendingBytes += Buffer.byteLength(text);
+      try {
+        if (!sink.write(text)) blocked = true;
+      } catch (err) {
+        fail(err);
+      }
+    }
+    if (count > 0 && !blocked && !failed) scheduleDrain();
+    settleFlushWaiters();
+  };
+
+  function scheduleDrain(): void {
+    if (!drainScheduled) {
+      drainScheduled = true;
+      setImmediate(drain);
+    }
+  }
+
+  sink.on('write', (n: number) => {
+    pendingBytes -= n;
+    settleFlushWaiters();
+  });
+  sink.on('drain', () => {
+    blocked = false;
+    if (count > 0) scheduleDrain();
+    settleFlushWaiters();
+  });
+  sink.on('error', fail);
+
+  const write = (entry: DecisionLogEntry): void => {
+    if (closed || failed) {
+      drop(1);
+      return;
+    }
+    if (entryLevel(entry) < threshold) return;
+    if (count === capacity) {
+      drop(1);
+      return;
+    }
+    let tail = head + count;
+    if (tail >= capacity) tail -= capacity;
+    ring[tail] = entry;
+    count++;
+    if (!blocked) scheduleDrain();
+  };
+
+  const flush = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      flushWaiters.push(resolve);
+      if (count > 0 && !blocked) scheduleDrain();
+      settleFlushWaiters();
+    });
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    if (closing !== null) return closing;
+    closing = (async () => {
+      await flush();
+      closed = true;
+      if (dropReportScheduled) reportDrops();
+      if (!isFile || failed) return;
+      await new Promise<void>((resolve) => {
+        sink.once('close', () => resolve());
+        sink.once('error', () => resolve());
+        try {
+          sink.end();
+        } catch {
+          resolve();
+        }
+      });
+    })();
+    return closing;
+  };
+
+  return {
+    write,
+    flush,
+    close,
+    head: () => ({ seq, hash: prevHash }),
+    pending: () => count,
+  };
+}
