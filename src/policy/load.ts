@@ -1,0 +1,209 @@
+/**
+ * Policy paths → a validated PolicySet (SPEC section 2). Paths are files or directories;
+ * directories are read recursively for *.yaml, *.yml and *.json, following symbolic links,
+ * skipping entries whose name starts with "." (so a Kubernetes ConfigMap mount, whose
+ * `..data` and `..2026_…` entries are dot-names, is read once, through its top-level links).
+ * A file reached twice (two links, or a path given twice) is read once.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { diagnostic, sortDiagnostics } from './diagnostics.js';
+import type { Diagnostic, LoadResult, PolicySet } from './model.js';
+import { parsePolicyText } from './parse.js';
+import { validatePolicyDocuments } from './validate.js';
+
+/** One policy file's text, as loadPolicySet read it or as a test supplies it. */
+export interface PolicyText {
+  /** The name diagnostics use (the path as given, joined with the entry's path). */
+  readonly name: string;
+  readonly text: string;
+  /**
+   * The name the revision uses: relative to the directory that was given (for a file given
+   * directly, its base name), so the same tree gives the same revision wherever it is
+   * mounted. Defaults to `name`.
+   */
+  readonly revisionName?: string;
+}
+
+export interface LoadOptions {
+  /** Relative paths are resolved against this directory; default process.cwd(). */
+  readonly cwd?: string;
+}
+
+const POLICY_EXTENSIONS = ['.yaml', '.yml', '.json'];
+/** Larger files are refused: a policy estate of 100,000 mandates is about 40 MB in total. */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The revision: sha256 over the files sorted by revision name, each contributing
+ * `name NUL byte-length NUL content`, as hex, first 16 characters. Identical trees give
+ * identical revisions whatever their location or read order.
+ */
+export function policyRevision(files: readonly PolicyText[]): string {
+  const sorted = [...files].sort((a, b) => cmp(a.revisionName ?? a.name, b.revisionName ?? b.name));
+  const h = createHash('sha256');
+  for (const f of sorted) {
+    const bytes = Buffer.from(f.text, 'utf8');
+    h.update(f.revisionName ?? f.name, 'utf8');
+    h.update(`\0${bytes.length}\0`, 'utf8');
+    h.update(bytes);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Validates texts already in memory; `extra` holds problems found while reading. */
+export function parsePolicyTexts(files: readonly PolicyText[], extra: readonly Diagnostic[] = []): LoadResult {
+  const sorted = [...files].sort((a, b) => cmp(a.name, b.name));
+  const parsed = sorted.map((f) => parsePolicyText(f.name, f.text));
+  const result = validatePolicyDocuments(parsed);
+  const diagnostics = [...extra, ...result.diagnostics];
+  if (diagnostics.length > 0) {
+    return Object.freeze({ ok: false as const, diagnostics: Object.freeze(sortDiagnostics(diagnostics)) });
+  }
+  const set: PolicySet = Object.freeze({
+    mandates: Object.freeze([...result.mandates]),
+    targets: Object.freeze([...result.targets]),
+    revision: policyRevision(sorted),
+    files: Object.freeze(sorted.map((f) => f.name)),
+  });
+  return Object.freeze({ ok: true as const, set });
+}
+
+interface Found {
+  readonly name: string;
+  readonly revisionName: string;
+  readonly abs: string;
+}
+
+function errorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory (or a broken symbolic link)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return code ? `cannot be read (${code})` : 'cannot be read';
+  }
+}
+
+function at(file: string) {
+  return { file, line: 1, column: 1 };
+}
+
+async function walk(dirAbs: string, dirName: string, relPrefix: string, visited: Set<string>, out: Found[], diags: Diagnostic[]): Promise<void> {
+  let names: string[];
+  try {
+    names = (await readdir(dirAbs)).sort(cmp);
+  } catch (err) {
+    diags.push(diagnostic(at(dirName), 'READ_ERROR', `directory ${errorText(err)}`));
+    return;
+  }
+  for (const entry of names) {
+    if (entry.startsWith('.')) continue;
+    const abs = path.join(dirAbs, entry);
+    const name = path.join(dirName, entry);
+    const rel = relPrefix === '' ? entry : `${relPrefix}/${entry}`;
+    let st;
+    try {
+      st = await stat(abs); // follows symbolic links
+    } catch (err) {
+      // A broken link or an unreadable entry could hide policy: report it rather than skip it,
+      // unless its name says it is not a policy file anyway.
+      if (POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
+        diags.push(diagnostic(at(name), 'READ_ERROR', errorText(err)));
+      }
+      continue;
+    }
+    if (st.isDirectory()) {
+      let real: string;
+      try {
+        real = await realpath(abs);
+      } catch (err) {
+        diags.push(diagnostic(at(name), 'READ_ERROR', `directory ${errorText(err)}`));
+        continue;
+      }
+      if (visited.has(real)) continue; // a link cycle, or a directory already read via another link
+      visited.add(real);
+      await walk(abs, name, rel, visited, out, diags);
+    } else if (st.isFile() && POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
+      out.push({ name, revisionName: rel, abs });
+    }
+  }
+}
+
+/**
+ * Reads, parses and validates every policy file under `paths`. Never throws: unreadable
+ * paths are READ_ERROR diagnostics, a directory without policy files NO_POLICY_FILES.
+ */
+export async function loadPolicySet(paths: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const diags: Diagnostic[] = [];
+  const found: Found[] = [];
+  const visited = new Set<string>();
+  if (paths.length === 0) {
+    diags.push(diagnostic(at('.'), 'NO_POLICY_FILES', 'no policy path was given'));
+  }
+  for (const given of paths) {
+    const abs = path.resolve(cwd, given);
+    let st;
+    try {
+      st = await stat(abs);
+    } catch (err) {
+      diags.push(diagnostic(at(given), 'READ_ERROR', errorText(err)));
+      continue;
+    }
+    if (st.isDirectory()) {
+      const before = found.length;
+      const real = await realpath(abs).catch(() => abs);
+      if (visited.has(real)) continue;
+      visited.add(real);
+      await walk(abs, given, '', visited, found, diags);
+      if (found.length === before) {
+        diags.push(diagnostic(at(given), 'NO_POLICY_FILES', 'directory holds no *.yaml, *.yml or *.json file'));
+      }
+    } else if (!st.isFile()) {
+      diags.push(diagnostic(at(given), 'READ_ERROR', 'not a regular file or directory'));
+    } else {
+      // A file named explicitly is read whatever its extension.
+      found.push({ name: given, revisionName: path.basename(given), abs });
+    }
+  }
+  const texts: PolicyText[] = [];
+  const seenFiles = new Set<string>();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (const f of [...found].sort((a, b) => cmp(a.name, b.name))) {
+    try {
+      const real = await realpath(f.abs);
+      if (seenFiles.has(real)) continue;
+      seenFiles.add(real);
+      const st = await stat(real);
+      if (st.size > MAX_FILE_BYTES) {
+        diags.push(diagnostic(at(f.name), 'READ_ERROR', `larger than ${MAX_FILE_BYTES} bytes`));
+        continue;
+      }
+      const bytes = await readFile(real);
+      let text: string;
+      try {
+        text = decoder.decode(bytes);
+      } catch {
+        diags.push(diagnostic(at(f.name), 'READ_ERROR', 'not valid UTF-8'));
+        continue;
+      }
+      texts.push({ name: f.name, text, revisionName: f.revisionName });
+    } catch (err) {
+      diags.push(diagnostic(at(f.name), 'READ_ERROR', errorText(err)));
+    }
+  }
+  return parsePolicyTexts(texts, diags);
+}

@@ -1,0 +1,196 @@
+/**
+ * Request paths and path templates (SPEC section 2). A request path is split once per
+ * request; templates are split once at compile time, so matching compares segments and
+ * allocates nothing. No regular expression is ever built from policy text.
+ */
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const PERCENT = 0x25;
+const QUESTION = 0x3f;
+const HASH = 0x23;
+const SEMICOLON = 0x3b;
+const BACKSLASH = 0x5c;
+
+/** Index of the first `?` or `#` (where the query or fragment starts), else the length. */
+function pathEnd(raw: string): number {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === QUESTION || c === HASH) return i;
+  }
+  return raw.length;
+}
+
+/** The path with its query and fragment cut off, as the decision log records it. */
+export function pathWithoutQuery(raw: string): string {
+  const end = pathEnd(raw);
+  return end === raw.length ? raw : raw.slice(0, end);
+}
+
+/** `%2F`, `%5C` or `%2E` in any case starting at i (before end)? */
+function isEncodedSeparator(s: string, i: number, end: number): boolean {
+  if (i + 2 >= end) return false;
+  const a = s.charCodeAt(i + 1);
+  const b = s.charCodeAt(i + 2) | 0x20; // ASCII letters to lower case
+  return (a === 0x32 && (b === 0x66 || b === 0x65)) || (a === 0x35 && b === 0x63);
+}
+
+/**
+ * Why the character at i of a path is unacceptable, or null. Shared by request paths
+ * and templates so that a template can only mention what a request may contain.
+ */
+function badPathChar(s: string, i: number, end: number): string | null {
+  const c = s.charCodeAt(i);
+  if (c < 0x21 || c > 0x7e) return 'a character outside 0x21-0x7E (control, space or non-ASCII)';
+  if (c === BACKSLASH) return 'a backslash';
+  if (c === SEMICOLON) return 'a ";"';
+  if (c === PERCENT && isEncodedSeparator(s, i, end)) {
+    return `a percent-encoded "/", "\\" or "." (${s.slice(i, i + 3)})`;
+  }
+  return null;
+}
+
+function isDotSegment(s: string, start: number, len: number): boolean {
+  return (len === 1 && s.charCodeAt(start) === DOT) ||
+    (len === 2 && s.charCodeAt(start) === DOT && s.charCodeAt(start + 1) === DOT);
+}
+
+/**
+ * The segments of a request path after its leading `/` (`/` gives `['']`, `/a/b/` gives
+ * `['a', 'b', '']`), with the query and fragment cut off; null when SPEC section 2 says the
+ * path is INVALID_PATH: not starting with `/`, an empty segment, a `.` or `..` segment, a
+ * backslash, a `;`, `%2F`/`%5C`/`%2E` in any case, or a byte outside 0x21-0x7E.
+ */
+export function splitRequestPath(raw: string): readonly string[] | null {
+  if (typeof raw !== 'string') return null;
+  const end = pathEnd(raw);
+  if (end === 0 || raw.charCodeAt(0) !== SLASH) return null;
+  const segments: string[] = [];
+  let start = 1;
+  for (let i = 1; i <= end; i++) {
+    if (i === end || raw.charCodeAt(i) === SLASH) {
+      const len = i - start;
+      // Only the segment after a trailing '/' may be empty.
+      if (len === 0 && i !== end) return null;
+      if (isDotSegment(raw, start, len)) return null;
+      segments.push(raw.slice(start, i));
+      start = i + 1;
+    } else if (badPathChar(raw, i, end) !== null) {
+      return null;
+    }
+  }
+  return segments;
+}
+
+const LITERAL = 0;
+const PARAM = 1;
+
+/** A path template split once; match with matchPathTemplate(). */
+export interface PathTemplate {
+  /** The template as written. */
+  readonly source: string;
+  /** Segments before any `**`: the literal text, or the parameter name of a `{name}`. */
+  readonly segments: readonly string[];
+  /** Per segment: 0 literal, 1 `{name}`. */
+  readonly kinds: Uint8Array;
+  /** The template ends in `**` (zero or more further segments). */
+  readonly glob: boolean;
+  /** Names of the `{name}` parameters, in order. */
+  readonly params: readonly string[];
+}
+
+export type PathTemplateResult =
+  | { readonly template: PathTemplate; readonly error: null }
+  | { readonly template: null; readonly error: string };
+
+function fail(error: string): PathTemplateResult {
+  return { template: null, error };
+}
+
+function isParamName(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    const digit = c >= 0x30 && c <= 0x39;
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
+}
+
+/**
+ * Splits and checks a template: it starts with `/`; its literal segments follow the
+ * request-path character rules (and hold no `?`, `#`, `{`, `}` or `*`, which no request
+ * segment could match or which would read as a wildcard); `{name}` is a whole segment
+ * with a unique name `[A-Za-z_][A-Za-z0-9_]*`; `**` is a whole segment and the last one.
+ */
+export function compilePathTemplate(source: string): PathTemplateResult {
+  if (typeof source !== 'string' || source.length === 0) return fail('is empty');
+  if (source.charCodeAt(0) !== SLASH) return fail('must start with "/"');
+  const end = source.length;
+  for (let i = 0; i < end; i++) {
+    const c = source.charCodeAt(i);
+    if (c === QUESTION || c === HASH) {
+      return fail('contains "?" or "#": the query and fragment are never matched');
+    }
+    const bad = badPathChar(source, i, end);
+    if (bad !== null) return fail(`contains ${bad}, which every request path containing it is denied for`);
+  }
+  const parts = source.slice(1).split('/');
+  const segments: string[] = [];
+  const kinds: number[] = [];
+  const params: string[] = [];
+  let glob = false;
+  for (let i = 0; i < parts.length; i++) {
+    const seg = parts[i]!;
+    const last = i === parts.length - 1;
+    if (seg.length === 0 && !last) return fail('has an empty segment ("//")');
+    if (isDotSegment(seg, 0, seg.length)) return fail(`has a "${seg}" segment`);
+    if (seg === '**') {
+      if (!last) return fail('has "**" before its last segment');
+      glob = true;
+      continue;
+    }
+    if (seg.includes('*')) return fail(`segment "${seg}": "*" is only allowed as the whole last segment "**"`);
+    if (seg.includes('{') || seg.includes('}')) {
+      const name = seg.slice(1, -1);
+      if (seg.charCodeAt(0) !== 0x7b || seg.charCodeAt(seg.length - 1) !== 0x7d || !isParamName(name)) {
+        return fail(`segment "${seg}": a parameter is a whole segment "{name}" with name [A-Za-z_][A-Za-z0-9_]*`);
+      }
+      if (params.includes(name)) return fail(`parameter "{${name}}" appears twice`);
+      params.push(name);
+      segments.push(name);
+      kinds.push(PARAM);
+      continue;
+    }
+    segments.push(seg);
+    kinds.push(LITERAL);
+  }
+  const template: PathTemplate = Object.freeze({
+    source,
+    segments: Object.freeze(segments),
+    kinds: Uint8Array.from(kinds),
+    glob,
+    params: Object.freeze(params),
+  });
+  return { template, error: null };
+}
+
+/**
+ * Whether request segments (from splitRequestPath) match a template: literals exactly,
+ * `{name}` one non-empty segment, a final `**` zero or more segments, a trailing `/`
+ * significant. Allocation-free.
+ */
+export function matchPathTemplate(t: PathTemplate, segs: readonly string[]): boolean {
+  const n = t.segments.length;
+  if (t.glob ? segs.length < n : segs.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const s = segs[i]!;
+    if (t.kinds[i] === LITERAL) {
+      if (s !== t.segments[i]) return false;
+    } else if (s.length === 0) {
+      return false;
+    }
+  }
+  return true;
+}

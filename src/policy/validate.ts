@@ -1,0 +1,581 @@
+/**
+ * YAML documents → validated, defaulted, frozen policy documents (SPEC section 2). Every
+ * rule is checked and every problem is collected, each at the key or value it concerns;
+ * nothing stops at the first error. Names are unique per kind (a Target may share its
+ * name with a Mandate: a service usually has both), subjects across all mandates.
+ */
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { LineCounter, Node, Scalar, YAMLMap } from 'yaml';
+import { diagnostic } from './diagnostics.js';
+import type { DiagnosticCode } from './diagnostics.js';
+import { normalizeHost } from './hosts.js';
+import type {
+  ActionSpec,
+  Capability,
+  Diagnostic,
+  FunctionSpec,
+  MandateDoc,
+  MandateMode,
+  Risk,
+  SourceLocation,
+  TargetDoc,
+  TaskTokenRule,
+} from './model.js';
+import type { ParsedFile } from './parse.js';
+import { nodeLocation } from './parse.js';
+import { compilePathTemplate } from './paths.js';
+import { spiffeSyntaxError, trustDomainOf } from './spiffe-syntax.js';
+import { MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
+
+export const API_VERSION = 'mandate/v1';
+export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
+export const MODES: readonly MandateMode[] = ['enforce', 'dry-run'];
+export const TASK_TOKEN_RULES: readonly TaskTokenRule[] = ['required', 'optional'];
+export const CAPABILITIES: readonly Capability[] = ['mint-credentials', 'edit-policy', 'impersonate', 'read-secrets'];
+
+const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const FUNCTION_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const METHOD_RE = /^[A-Z]+$/;
+
+/** Default maxTokenTtl by risk (SPEC section 2): 15m, or 5m for high and critical. */
+export function defaultMaxTokenTtlSeconds(risk: Risk): number {
+  return risk === 'high' || risk === 'critical' ? 300 : 900;
+}
+
+/** Default taskToken rule by risk: required for high and critical. */
+export function defaultTaskToken(risk: Risk): TaskTokenRule {
+  return risk === 'high' || risk === 'critical' ? 'required' : 'optional';
+}
+
+const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'] as const;
+const METADATA_KEYS = ['name', 'labels'] as const;
+const MANDATE_KEYS = ['subject', 'owner', 'purpose', 'risk', 'reviewBy', 'mode', 'functions'] as const;
+const FUNCTION_KEYS = ['name', 'taskToken', 'maxTokenTtl', 'actions'] as const;
+const ACTION_KEYS = ['target', 'methods', 'paths'] as const;
+const TARGET_KEYS = ['match', 'owner', 'sensitivity', 'environment', 'capabilities'] as const;
+
+interface Field {
+  readonly key: Scalar;
+  /** null for `key:` with nothing after it. */
+  readonly value: Node | null;
+  readonly keyAt: SourceLocation;
+  readonly at: SourceLocation;
+}
+
+type Fields = ReadonlyMap<string, Field>;
+
+/** One file's checking context: where positions come from, and where problems go. */
+class Checker {
+  constructor(
+    readonly file: string,
+    private readonly lc: LineCounter,
+    readonly diagnostics: Diagnostic[],
+  ) {}
+
+  at(node: Node | null | undefined, fallback: SourceLocation): SourceLocation {
+    return nodeLocation(this.file, this.lc, node, fallback);
+  }
+
+  report(at: SourceLocation, code: DiagnosticCode, message: string): void {
+    this.diagnostics.push(diagnostic(at, code, message));
+  }
+
+  /**
+   * The keys of a mapping, each checked against `allowed`; unknown and repeated keys are
+   * reported. Returns null (after reporting INVALID_TYPE) when the node is not a mapping.
+   */
+  fields(node: Node | null, at: SourceLocation, what: string, allowed: readonly string[]): Fields | null {
+    if (!isMap(node)) {
+      this.report(at, 'INVALID_TYPE', `${what} must be a mapping, not ${describe(node)}`);
+      return null;
+    }
+    const out = new Map<string, Field>();
+    for (const pair of (node as YAMLMap<unknown, unknown>).items) {
+      const key = pair.key as Node | null;
+      const value = (pair.value ?? null) as Node | null;
+      const keyAt = this.at(key, at);
+      if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+        this.report(keyAt, 'INVALID_TYPE', `a key in ${what} must be a plain string`);
+        continue;
+      }
+      const name = String(key.value);
+      if (!allowed.includes(name)) {
+        this.report(keyAt, 'UNKNOWN_KEY', `unknown key "${name}" in ${what} (allowed: ${allowed.join(', ')})`);
+        continue;
+      }
+      const first = out.get(name);
+      if (first !== undefined) {
+        this.report(keyAt, 'DUPLICATE_KEY', `key "${name}" repeats the one at line ${first.keyAt.line}`);
+        continue;
+      }
+      out.set(name, { key, value, keyAt, at: this.at(value, keyAt) });
+    }
+    return out;
+  }
+
+  /**
+   * A string field. Returns undefined when absent or null (reported as MISSING_FIELD when
+   * required), null when present but unusable (reported), else the string. Empty strings
+   * are EMPTY_VALUE: every string of the language means something.
+   */
+  string(fields: Fields, name: string, where: SourceLocation, what: string, required: boolean): string | null | undefined {
+    const f = fields.get(name);
+    if (f === undefined || f.value === null || (isScalar(f.value) && f.value.value === null)) {
+      if (required) this.report(f?.keyAt ?? where, 'MISSING_FIELD', `${what} needs "${name}"`);
+      return undefined;
+    }
+    if (!isScalar(f.value) || typeof f.value.value !== 'string') {
+      this.report(f.at, 'INVALID_TYPE', `"${name}" must be a string, not ${describe(f.value)}`);
+      return null;
+    }
+    if (f.value.value.length === 0) {
+      this.report(f.at, 'EMPTY_VALUE', `"${name}" must not be empty`);
+      return null;
+    }
+    return f.value.value;
+  }
+
+  /** An enum field: undefined when absent, null when invalid (reported), else the value. */
+  oneOf<T extends string>(fields: Fields, name: string, where: SourceLocation, what: string, allowed: readonly T[]): T | null | undefined {
+    const s = this.string(fields, name, where, what, false);
+    if (s === undefined || s === null) return s;
+    if (!(allowed as readonly string[]).includes(s)) {
+      this.report(fields.get(name)!.at, 'INVALID_ENUM', `"${name}" is "${s}"; it must be one of ${allowed.join(', ')}`);
+      return null;
+    }
+    return s as T;
+  }
+
+  /**
+   * A list field: undefined when absent (MISSING_FIELD when required), null when not a
+   * list or empty (reported), else its items.
+   */
+  list(fields: Fields, name: string, where: SourceLocation, what: string, required: boolean, allowEmpty = false): readonly (Node | null)[] | null | undefined {
+    const f = fields.get(name);
+    if (f === undefined || f.value === null || (isScalar(f.value) && f.value.value === null)) {
+      if (required) this.report(f?.keyAt ?? where, 'MISSING_FIELD', `${what} needs "${name}"`);
+      return undefined;
+    }
+    if (!isSeq(f.value)) {
+      this.report(f.at, 'INVALID_TYPE', `"${name}" must be a list, not ${describe(f.value)}`);
+      return null;
+    }
+    const items = f.value.items as (Node | null)[];
+    if (items.length === 0 && !allowEmpty) {
+      this.report(f.at, 'EMPTY_LIST', `"${name}" must list at least one entry`);
+      return null;
+    }
+    return items;
+  }
+
+  /** A list of strings; non-strings are reported and left out. */
+  strings(items: readonly (Node | null)[], listAt: SourceLocation, name: string): { value: string; at: SourceLocation }[] {
+    const out: { value: string; at: SourceLocation }[] = [];
+    for (const item of items) {
+      const at = this.at(item, listAt);
+      if (!isScalar(item) || typeof item.value !== 'string') {
+        this.report(at, 'INVALID_TYPE', `an entry of "${name}" must be a string, not ${describe(item)}`);
+        continue;
+      }
+      out.push({ value: item.value, at });
+    }
+    return out;
+  }
+}
+
+function describe(node: Node | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    if (typeof v === 'string') return 'a string';
+    if (typeof v === 'boolean') return `a boolean (${String(v)})`;
+    if (typeof v === 'number' || typeof v === 'bigint') return `a number (${String(v)})`;
+  }
+  return 'an unsupported value';
+}
+
+/** Why a target (`spiffe://…` or host[:port]) is unusable, else null. */
+export function targetError(target: string): string | null {
+  if (target.startsWith('spiffe://')) {
+    const why = spiffeSyntaxError(target);
+    return why === null ? null : `"${target}" is not a valid SPIFFE ID: ${why}`;
+  }
+  if (normalizeHost(target) === null) {
+    return `"${target}" is neither a SPIFFE ID ("spiffe://…") nor a host[:port] (letters, digits, ".", "-", "_"; port 1-65535; IPv6 in brackets)`;
+  }
+  return null;
+}
+
+/**
+ * The key two targets are the same under: the SPIFFE ID itself, or the normalised
+ * host[:port] (lower case, one trailing dot removed), as the compiler compares them.
+ */
+export function targetKey(target: string): string {
+  if (target.startsWith('spiffe://')) return target;
+  const hp = normalizeHost(target);
+  if (hp === null) return target;
+  return hp.port === null ? hp.host : `${hp.host}:${hp.port}`;
+}
+
+interface Named {
+  readonly name: string;
+  readonly at: SourceLocation;
+}
+
+export interface ValidatedDocuments {
+  readonly mandates: readonly MandateDoc[];
+  readonly targets: readonly TargetDoc[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Checks every document of every file, then the rules that span documents. */
+export function validatePolicyDocuments(files: readonly ParsedFile[]): ValidatedDocuments {
+  const diagnostics: Diagnostic[] = [];
+  const mandates: MandateDoc[] = [];
+  const targets: TargetDoc[] = [];
+  const mandateNames: Named[] = [];
+  const targetNames: Named[] = [];
+  const subjects: Named[] = [];
+  const matches: Named[] = [];
+  for (const file of files) {
+    diagnostics.push(...file.diagnostics);
+    const c = new Checker(file.file, file.lineCounter, diagnostics);
+    for (const { doc, location } of file.documents) {
+      const root = doc.contents as Node | null;
+      if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
+      const rootAt = c.at(root, location);
+      const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
+      if (top === null) continue;
+      const apiVersion = c.string(top, 'apiVersion', rootAt, 'a policy document', true);
+      if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
+        c.report(top.get('apiVersion')!.at, 'UNSUPPORTED_API_VERSION', `apiVersion "${apiVersion}" is not supported; use "${API_VERSION}"`);
+      }
+      const kind = c.string(top, 'kind', rootAt, 'a policy document', true);
+      if (typeof kind === 'string' && kind !== 'Mandate' && kind !== 'Target') {
+        c.report(top.get('kind')!.at, 'UNKNOWN_KIND', `kind "${kind}" is not Mandate or Target`);
+      }
+      const meta = readMetadata(c, top, rootAt);
+      const specField = top.get('spec');
+      if (kind !== 'Mandate' && kind !== 'Target') {
+        continue; // without a known kind there is no schema to check spec against
+      }
+      if (specField === undefined || specField.value === null) {
+        c.report(specField?.keyAt ?? rootAt, 'MISSING_FIELD', `a ${kind} needs "spec"`);
+        continue;
+      }
+      if (kind === 'Mandate') {
+        const m = readMandate(c, specField, meta, rootAt);
+        if (m === null) continue;
+        mandates.push(m.doc);
+        if (meta.name !== null) mandateNames.push({ name: meta.name, at: meta.nameAt });
+        if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt });
+      } else {
+        const t = readTarget(c, specField, meta, rootAt);
+        if (t === null) continue;
+        targets.push(t.doc);
+        if (meta.name !== null) targetNames.push({ name: meta.name, at: meta.nameAt });
+        if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt });
+      }
+    }
+  }
+  duplicates(diagnostics, mandateNames, 'DUPLICATE_NAME', (n) => `mandate name "${n}" is already used`);
+  duplicates(diagnostics, targetNames, 'DUPLICATE_NAME', (n) => `target name "${n}" is already used`);
+  duplicates(diagnostics, subjects, 'DUPLICATE_SUBJECT', (n) => `subject "${n}" already has a mandate (one mandate per subject)`);
+  duplicates(diagnostics, matches, 'DUPLICATE_TARGET', (n) => `target "${n}" is already described`);
+  return { mandates, targets, diagnostics };
+}
+
+/** Reports every occurrence after the first (in file order), pointing back at the first. */
+function duplicates(out: Diagnostic[], seen: readonly Named[], code: DiagnosticCode, message: (name: string) => string): void {
+  const first = new Map<string, SourceLocation>();
+  for (const n of seen) {
+    const f = first.get(n.name);
+    if (f === undefined) {
+      first.set(n.name, n.at);
+    } else {
+      out.push(diagnostic(n.at, code, `${message(n.name)} at ${f.file}:${f.line}:${f.column}`));
+    }
+  }
+}
+
+interface Metadata {
+  readonly name: string | null;
+  readonly nameAt: SourceLocation;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata {
+  const f = top.get('metadata');
+  if (f === undefined || f.value === null) {
+    c.report(f?.keyAt ?? rootAt, 'MISSING_FIELD', 'a policy document needs "metadata"');
+    return { name: null, nameAt: rootAt, labels: Object.freeze({}) };
+  }
+  const meta = c.fields(f.value, f.at, 'metadata', METADATA_KEYS);
+  if (meta === null) return { name: null, nameAt: f.at, labels: Object.freeze({}) };
+  const name = c.string(meta, 'name', f.keyAt, 'metadata', true);
+  const nameAt = meta.get('name')?.at ?? f.keyAt;
+  let valid: string | null = null;
+  if (typeof name === 'string') {
+    if (NAME_RE.test(name)) {
+      valid = name;
+    } else {
+      c.report(nameAt, 'INVALID_NAME', `name "${name}" must be 1-63 lower-case letters, digits and "-", starting and ending with a letter or digit`);
+    }
+  }
+  const labels: Record<string, string> = {};
+  const lf = meta.get('labels');
+  if (lf !== undefined && lf.value !== null && !(isScalar(lf.value) && lf.value.value === null)) {
+    if (!isMap(lf.value)) {
+      c.report(lf.at, 'INVALID_TYPE', `"labels" must be a mapping of strings to strings, not ${describe(lf.value)}`);
+    } else {
+      const seen = new Set<string>();
+      for (const pair of (lf.value as YAMLMap<unknown, unknown>).items) {
+        const key = pair.key as Node | null;
+        const value = (pair.value ?? null) as Node | null;
+        const keyAt = c.at(key, lf.at);
+        if (!isScalar(key) || typeof key.value !== 'string' || key.value.length === 0) {
+          c.report(keyAt, 'INVALID_TYPE', 'a label key must be a non-empty string');
+          continue;
+        }
+        if (seen.has(key.value)) {
+          c.report(keyAt, 'DUPLICATE_KEY', `label "${key.value}" appears twice`);
+          continue;
+        }
+        seen.add(key.value);
+        if (!isScalar(value) || typeof value.value !== 'string') {
+          c.report(c.at(value, keyAt), 'INVALID_TYPE', `label "${key.value}" must be a string, not ${describe(value)} (quote it)`);
+          continue;
+        }
+        labels[key.value] = value.value;
+      }
+    }
+  }
+  return { name: valid, nameAt, labels: Object.freeze(labels) };
+}
+
+function readMandate(
+  c: Checker,
+  specField: Field,
+  meta: Metadata,
+  rootAt: SourceLocation,
+): { doc: MandateDoc; subjectAt: SourceLocation | null } | null {
+  const spec = c.fields(specField.value, specField.at, 'a Mandate spec', MANDATE_KEYS);
+  if (spec === null) return null;
+  const where = specField.keyAt;
+  const what = 'a Mandate spec';
+  const subject = c.string(spec, 'subject', where, what, true);
+  let subjectAt: SourceLocation | null = null;
+  if (typeof subject === 'string') {
+    const why = spiffeSyntaxError(subject);
+    if (why === null) {
+      subjectAt = spec.get('subject')!.at;
+    } else {
+      c.report(spec.get('subject')!.at, 'INVALID_SUBJECT', `subject "${subject}" is not a valid SPIFFE ID: ${why}`);
+    }
+  }
+  const owner = c.string(spec, 'owner', where, what, true);
+  const purpose = c.string(spec, 'purpose', where, what, true);
+  const risk = c.oneOf(spec, 'risk', where, what, RISKS) ?? 'medium';
+  const mode = c.oneOf(spec, 'mode', where, what, MODES) ?? 'enforce';
+  const reviewByText = c.string(spec, 'reviewBy', where, what, false);
+  let reviewBy: number | null = null;
+  if (typeof reviewByText === 'string') {
+    const parsed = parseReviewBy(reviewByText);
+    if (parsed.error === null) reviewBy = parsed.value;
+    else c.report(spec.get('reviewBy')!.at, 'INVALID_DATE', parsed.error);
+  }
+  const functions: FunctionSpec[] = [];
+  const items = c.list(spec, 'functions', where, what, true);
+  if (items) {
+    const names = new Map<string, SourceLocation>();
+    const listAt = spec.get('functions')!.at;
+    for (const item of items) {
+      const fn = readFunction(c, item, c.at(item, listAt), risk === null ? 'medium' : risk);
+      if (fn === null) continue;
+      functions.push(fn.spec);
+      if (fn.nameAt !== null) {
+        const first = names.get(fn.spec.name);
+        if (first === undefined) names.set(fn.spec.name, fn.nameAt);
+        else c.report(fn.nameAt, 'DUPLICATE_FUNCTION', `function "${fn.spec.name}" is already declared at line ${first.line}`);
+      }
+    }
+  }
+  const doc: MandateDoc = Object.freeze({
+    kind: 'Mandate',
+    name: meta.name ?? '',
+    labels: meta.labels,
+    subject: typeof subject === 'string' ? subject : '',
+    owner: typeof owner === 'string' ? owner : '',
+    purpose: typeof purpose === 'string' ? purpose : '',
+    risk: risk ?? 'medium',
+    reviewBy,
+    reviewByText: reviewBy === null ? null : (reviewByText as string),
+    mode: mode ?? 'enforce',
+    functions: Object.freeze(functions),
+    location: rootAt,
+  });
+  return { doc, subjectAt };
+}
+
+function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: Risk): { spec: FunctionSpec; nameAt: SourceLocation | null } | null {
+  const f = c.fields(node, at, 'a function', FUNCTION_KEYS);
+  if (f === null) return null;
+  const what = 'a function';
+  const name = c.string(f, 'name', at, what, true);
+  let nameAt: SourceLocation | null = null;
+  if (typeof name === 'string') {
+    if (FUNCTION_NAME_RE.test(name)) {
+      nameAt = f.get('name')!.at;
+    } else {
+      c.report(f.get('name')!.at, 'INVALID_NAME', `function name "${name}" must be 1-63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`);
+    }
+  }
+  const taskToken = c.oneOf(f, 'taskToken', at, what, TASK_TOKEN_RULES) ?? defaultTaskToken(risk);
+  let ttl = defaultMaxTokenTtlSeconds(risk);
+  const ttlField = f.get('maxTokenTtl');
+  if (ttlField !== undefined && ttlField.value !== null && !(isScalar(ttlField.value) && ttlField.value.value === null)) {
+    const v = ttlField.value;
+    if (isScalar(v) && typeof v.value === 'number') {
+      c.report(ttlField.at, 'INVALID_DURATION', `"${String(v.value)}" has no unit: write e.g. ${String(v.value)}s`);
+    } else {
+      const text = c.string(f, 'maxTokenTtl', at, what, false);
+      if (typeof text === 'string') {
+        const d = parseDuration(text);
+        if (d.error !== null) {
+          c.report(ttlField.at, 'INVALID_DURATION', d.error);
+        } else if (d.value > MAX_TOKEN_TTL_SECONDS) {
+          c.report(ttlField.at, 'TTL_TOO_LONG', `maxTokenTtl "${text}" is longer than the 1h maximum`);
+        } else {
+          ttl = d.value;
+        }
+      }
+    }
+  }
+  const actions: ActionSpec[] = [];
+  const items = c.list(f, 'actions', at, what, true);
+  if (items) {
+    const listAt = f.get('actions')!.at;
+    for (const item of items) {
+      const a = readAction(c, item, c.at(item, listAt));
+      if (a !== null) actions.push(a);
+    }
+  }
+  const spec: FunctionSpec = Object.freeze({
+    name: typeof name === 'string' ? name : '',
+    taskToken: taskToken ?? defaultTaskToken(risk),
+    maxTokenTtlSeconds: ttl,
+    actions: Object.freeze(actions),
+    location: at,
+  });
+  return { spec, nameAt };
+}
+
+function readAction(c: Checker, node: Node | null, at: SourceLocation): ActionSpec | null {
+  const f = c.fields(node, at, 'an action', ACTION_KEYS);
+  if (f === null) return null;
+  const what = 'an action';
+  const target = c.string(f, 'target', at, what, true);
+  if (typeof target === 'string') {
+    const why = targetError(target);
+    if (why !== null) c.report(f.get('target')!.at, 'INVALID_TARGET', why);
+  }
+  const methods: string[] = [];
+  const mItems = c.list(f, 'methods', at, what, true);
+  if (mItems) {
+    const listAt = f.get('methods')!.at;
+    const list = c.strings(mItems, listAt, 'methods');
+    const seen = new Set<string>();
+    for (const m of list) {
+      if (m.value === '*') {
+        if (mItems.length !== 1) c.report(m.at, 'INVALID_METHOD', '"*" means any method and must be the only entry');
+      } else if (!METHOD_RE.test(m.value)) {
+        c.report(m.at, 'INVALID_METHOD', `method "${m.value}" must be upper-case letters (methods are compared exactly), or "*" alone`);
+        continue;
+      }
+      if (seen.has(m.value)) {
+        c.report(m.at, 'DUPLICATE_ENTRY', `method "${m.value}" is listed twice`);
+        continue;
+      }
+      seen.add(m.value);
+      methods.push(m.value);
+    }
+  }
+  const paths: string[] = [];
+  const pItems = c.list(f, 'paths', at, what, true);
+  if (pItems) {
+    const listAt = f.get('paths')!.at;
+    const seen = new Set<string>();
+    for (const p of c.strings(pItems, listAt, 'paths')) {
+      const r = compilePathTemplate(p.value);
+      if (r.error !== null) {
+        c.report(p.at, 'INVALID_PATH_TEMPLATE', `path "${p.value}" ${r.error}`);
+        continue;
+      }
+      if (seen.has(p.value)) {
+        c.report(p.at, 'DUPLICATE_ENTRY', `path "${p.value}" is listed twice`);
+        continue;
+      }
+      seen.add(p.value);
+      paths.push(p.value);
+    }
+  }
+  return Object.freeze({
+    target: typeof target === 'string' ? target : '',
+    methods: Object.freeze(methods),
+    paths: Object.freeze(paths),
+    location: at,
+  });
+}
+
+function readTarget(
+  c: Checker,
+  specField: Field,
+  meta: Metadata,
+  rootAt: SourceLocation,
+): { doc: TargetDoc; matchAt: SourceLocation | null } | null {
+  const spec = c.fields(specField.value, specField.at, 'a Target spec', TARGET_KEYS);
+  if (spec === null) return null;
+  const where = specField.keyAt;
+  const what = 'a Target spec';
+  const match = c.string(spec, 'match', where, what, true);
+  let matchAt: SourceLocation | null = null;
+  if (typeof match === 'string') {
+    const why = targetError(match);
+    if (why === null) matchAt = spec.get('match')!.at;
+    else c.report(spec.get('match')!.at, 'INVALID_TARGET', why);
+  }
+  const owner = c.string(spec, 'owner', where, what, false);
+  const sensitivity = c.oneOf(spec, 'sensitivity', where, what, RISKS) ?? 'medium';
+  const environment = c.string(spec, 'environment', where, what, false);
+  const capabilities: Capability[] = [];
+  const items = c.list(spec, 'capabilities', where, what, false, true);
+  if (items) {
+    const listAt = spec.get('capabilities')!.at;
+    for (const s of c.strings(items, listAt, 'capabilities')) {
+      if (!(CAPABILITIES as readonly string[]).includes(s.value)) {
+        c.report(s.at, 'INVALID_ENUM', `capability "${s.value}" must be one of ${CAPABILITIES.join(', ')}`);
+      } else if (capabilities.includes(s.value as Capability)) {
+        c.report(s.at, 'DUPLICATE_ENTRY', `capability "${s.value}" is listed twice`);
+      } else {
+        capabilities.push(s.value as Capability);
+      }
+    }
+  }
+  const matchText = typeof match === 'string' ? match : '';
+  const defaultEnvironment = matchText.startsWith('spiffe://') ? trustDomainOf(matchText) : null;
+  const doc: TargetDoc = Object.freeze({
+    kind: 'Target',
+    name: meta.name ?? '',
+    labels: meta.labels,
+    match: matchText,
+    owner: typeof owner === 'string' ? owner : null,
+    sensitivity: sensitivity ?? 'medium',
+    environment: typeof environment === 'string' ? environment : defaultEnvironment,
+    capabilities: Object.freeze(capabilities),
+    location: rootAt,
+  });
+  return { doc, matchAt };
+}

@@ -1,0 +1,95 @@
+/** Scalar value syntaxes of the policy language: durations and review dates. */
+
+/** The longest maxTokenTtl a function may declare (SPEC section 2: at most 1h). */
+export const MAX_TOKEN_TTL_SECONDS = 3600;
+
+export type Parsed<T> = { readonly value: T; readonly error: null } | { readonly value: null; readonly error: string };
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { h: 3600, m: 60, s: 1 };
+const UNIT_ORDER = 'hms';
+
+/**
+ * A Go-style duration restricted to whole h, m and s components, each at most once and in
+ * that order (`90s`, `5m`, `1h30m`); no sign, fraction, spaces or other unit. Zero is
+ * rejected: a zero TTL is a mistake, not a way to disable tokens.
+ */
+export function parseDuration(text: string): Parsed<number> {
+  const bad = (why: string): Parsed<number> => ({
+    value: null,
+    error: `"${text}" is not a duration: ${why} (write e.g. 90s, 5m, 1h or 1h30m)`,
+  });
+  if (text.length === 0) return bad('empty');
+  let total = 0;
+  let i = 0;
+  let lastUnit = -1;
+  while (i < text.length) {
+    const start = i;
+    while (i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+    if (i === start) return bad('each component is whole digits followed by h, m or s');
+    if (i - start > 9) return bad('a component is too large');
+    const unit = text[i];
+    const order = unit === undefined ? -1 : UNIT_ORDER.indexOf(unit);
+    if (order < 0) return bad('the units are h, m and s');
+    if (order <= lastUnit) return bad('units must appear once each, in the order h, m, s');
+    lastUnit = order;
+    total += Number(text.slice(start, i)) * UNIT_SECONDS[unit!]!;
+    i++;
+  }
+  if (total === 0) return bad('it must be longer than zero');
+  return { value: total, error: null };
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Date.UTC() without its mapping of years 0-99 onto 1900-1999. */
+function utc(year: number, month: number, day: number, h = 0, m = 0, s = 0, ms = 0): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(h, m, s, ms);
+  return d.getTime();
+}
+
+function daysIn(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 0);
+  return d.getUTCDate();
+}
+
+/**
+ * An ISO-8601 calendar date `YYYY-MM-DD` (00:00:00Z that day) or an RFC 3339 date-time with
+ * seconds and an explicit offset (`2027-03-01T12:00:00+02:00`); a date-time without offset
+ * is refused because its instant would depend on the server's time zone.
+ */
+export function parseReviewBy(text: string): Parsed<number> {
+  const bad = (why: string): Parsed<number> => ({
+    value: null,
+    error: `"${text}" is not a date: ${why}`,
+  });
+  const d = DATE_RE.exec(text);
+  const t = d === null ? DATE_TIME_RE.exec(text) : null;
+  const m = d ?? t;
+  if (m === null) {
+    return bad('write YYYY-MM-DD or a date-time with seconds and offset, e.g. 2027-03-01T12:00:00Z');
+  }
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12) return bad('month out of range');
+  if (day < 1 || day > daysIn(year, month)) return bad('day out of range');
+  if (t === null) return { value: utc(year, month, day), error: null };
+  const hour = Number(t[4]);
+  const minute = Number(t[5]);
+  const second = Number(t[6]);
+  if (hour > 23 || minute > 59 || second > 59) return bad('time out of range');
+  const ms = t[7] === undefined ? 0 : Math.floor(Number(`0${t[7]}`) * 1000);
+  let offsetMinutes = 0;
+  const zone = t[8]!;
+  if (zone !== 'Z') {
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59) return bad('offset out of range');
+    offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  return { value: utc(year, month, day, hour, minute, second, ms) - offsetMinutes * 60_000, error: null };
+}
