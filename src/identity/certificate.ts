@@ -7,6 +7,7 @@
  * entry is dropped once its certificate has expired.
  */
 import { X509Certificate } from 'node:crypto';
+import { leafConstraints } from './der.js';
 import { parseSpiffeId, spiffeIdError, type SpiffeId } from './spiffe.js';
 
 /** Encoded certificates larger than this are rejected without decoding. */
@@ -89,6 +90,10 @@ function parse(encoded: string): Parsed {
     return fail('certificate does not parse');
   }
   if (cert.ca) return fail('certificate is a CA certificate');
+  const constraints = leafConstraints(cert.raw);
+  if (constraints === null) return fail('certificate extensions do not parse');
+  if (constraints.ca) return fail('certificate is a CA certificate');
+  if (constraints.signsCertificates) return fail('certificate key usage allows signing certificates');
   const notBeforeMs = Date.parse(cert.validFrom);
   const notAfterMs = Date.parse(cert.validTo);
   if (Number.isNaN(notBeforeMs) || Number.isNaN(notAfterMs)) return fail('certificate validity does not parse');

@@ -7,6 +7,8 @@
  *   const leaf = await makeLeaf(ca, { uris: ['spiffe://prod.example.org/ns/a/sa/b'] });
  *   // leaf.certPem, leaf.keyPem, ca.certPem
  */
+// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type CryptoKey = webcrypto.CryptoKey;
