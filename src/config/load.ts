@@ -102,11 +102,19 @@ export function loadServeConfig(args: readonly string[], env: Readonly<Record<st
     const file = path.resolve(cwd, configFile);
     configDir = path.dirname(file);
     let doc: unknown = null;
+    let text: string | null = null;
     try {
-      doc = parseYaml(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      errors.push(`--config ${configFile}: ${code === 'ENOENT' ? 'file not found' : code !== undefined ? `cannot read (${code})` : 'not valid YAML: ' + firstLine((e as Error).message)}`);
+      errors.push(`--config ${configFile}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? 'error'})`}`);
+    }
+    if (text !== null) {
+      try {
+        doc = parseYaml(text);
+      } catch (e) {
+        errors.push(`--config ${configFile}: not valid YAML: ${firstLine((e as Error).message)}`);
+      }
     }
     if (doc !== null && doc !== undefined) {
       if (typeof doc !== 'object' || Array.isArray(doc)) {

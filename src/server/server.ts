@@ -15,9 +15,7 @@ import type { Diagnostic } from '../policy/model.js';
 import { createHealthService } from './health.js';
 import { watchPolicyPaths } from './watch.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { createDecisionLog } from '../audit/decision-log.js';
-import { decisionToLogEntry } from '../audit/entry.js';
-import { createOpsLogger, type OpsLogger } from '../audit/ops-logger.js';
+import { createDecisionLog, decisionToLogEntry, createOpsLogger, type OpsLogger } from '../audit/index.js';
 import { loadKeyRing, ephemeralKeyRing, type KeyRing } from '../tokens/keys.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { createTokenSigner } from '../tokens/issue.js';
@@ -76,7 +74,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let bearer: BearerIdentity | null = null;
   if (config.identity !== null && config.identity !== undefined) {
     const parsed = parseIdentityConfig(config.identity, config.configDir);
-    if (parsed.value === null || parsed.errors.length > 0) problems.push(...parsed.errors.map((e) => `identity: ${e}`));
+    if (parsed.value === null || parsed.errors.length > 0) problems.push(...parsed.errors.map((e: string) => `identity: ${e}`));
     else bearer = createBearerIdentity(parsed.value, { now, onFetchError: (issuer: string) => metrics.jwksFetchError(issuer) });
   }
   let credentials: CredentialsHandle | null = null;
@@ -103,17 +101,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : createRedisRevocationStore({
           url: config.redisUrl,
           maxStalenessMs: config.revocationMaxStaleness,
-          onLinkChange: (up: boolean) => {
-            metrics.setRevocationLinkUp(up);
-            if (up) log.info('revocation link to Redis is up');
+          onStateChange: (link: 'up' | 'down') => {
+            metrics.setRevocationLinkUp(link === 'up');
+            if (link === 'up') log.info('revocation link to Redis is up');
             else log.warn('revocation link to Redis is down');
           },
-          onError: (err: unknown) => log.debug({ err: String(err) }, 'redis error'),
+          logger: log,
         });
   if (config.redisUrl === null) metrics.setRevocationLinkUp(true);
 
   const auditLog = createDecisionLog({
     destination: config.logFile === null ? 'stdout' : { file: config.logFile },
+    level: config.logLevel,
     chain: config.auditChain,
     onDrop: (n: number) => metrics.auditDropped(n),
   });

@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDurationMs } from '../../src/config/duration.js';
+import { loadServeConfig } from '../../src/config/load.js';
+import { SERVE_OPTIONS } from '../../src/config/options.js';
+
+const cwd = '/work/cwd';
+
+function tmpFile(name: string, text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mandate-config-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadServeConfig', () => {
+  it('applies the SPEC defaults', () => {
+    const { config, errors } = loadServeConfig(['--policies', 'p'], {}, cwd);
+    expect(errors).toEqual([]);
+    expect(config).toMatchObject({
+      policies: ['/work/cwd/p'],
+      grpcAddr: '127.0.0.1:9191',
+      httpAddr: '127.0.0.1:9464',
+      mode: 'enforce',
+      trustDomain: [],
+      trustXfcc: false,
+      functionHeader: 'x-business-function',
+      tokenHeader: 'txn-token',
+      tokenIssuer: 'mandate',
+      tokenAdmin: [],
+      redisUrl: null,
+      revocationMaxStaleness: 5000,
+      logFile: null,
+      logLevel: 'info',
+      auditChain: false,
+      drainTimeout: 10_000,
+    });
+  });
+
+  it('lets flags win over the environment, and the environment over the file', () => {
+    const file = tmpFile('c.yaml', 'grpcAddr: 127.0.0.1:1\nhttpAddr: 127.0.0.1:2\nmode: dry-run\npolicies: [pol]\ntrustDomain: [a.org]\n');
+    const { config, errors } = loadServeConfig(
+      ['--config', file, '--grpc-addr', '127.0.0.1:10'],
+      { MANDATE_GRPC_ADDR: '127.0.0.1:20', MANDATE_HTTP_ADDR: '127.0.0.1:30', MANDATE_TRUST_DOMAIN: 'b.org, c.org' },
+      cwd,
+    );
+    expect(errors).toEqual([]);
+    expect(config?.grpcAddr).toBe('127.0.0.1:10');
+    expect(config?.httpAddr).toBe('127.0.0.1:30');
+    expect(config?.mode).toBe('dry-run');
+    expect(config?.trustDomain).toEqual(['b.org', 'c.org']);
+    // Paths in the file are relative to the file.
+    expect(config?.policies).toEqual([path.join(path.dirname(file), 'pol')]);
+  });
+
+  it('takes repeatable flags as lists and --flag=value forms', () => {
+    const { config } = loadServeConfig(['--policies=a', '--policies', 'b', '--trust-domain', 'x.org', '--trust-domain=y.org', '--trust-xfcc'], {}, cwd);
+    expect(config?.policies).toEqual(['/work/cwd/a', '/work/cwd/b']);
+    expect(config?.trustDomain).toEqual(['x.org', 'y.org']);
+    expect(config?.trustXfcc).toBe(true);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    const { config, errors } = loadServeConfig(
+      ['--grpc-addr', 'nowhere', '--mode', 'permissive', '--bogus', '--revocation-max-staleness', 'soon', '--tls-cert', 'x.pem', '--trust-domain', 'Bad.Org'],
+      {},
+      cwd,
+    );
+    expect(config).toBeNull();
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^--bogus: unknown option/),
+        expect.stringMatching(/^--grpc-addr: expected HOST:PORT/),
+        expect.stringMatching(/^--mode: expected enforce or dry-run/),
+        expect.stringMatching(/^--revocation-max-staleness: expected a duration/),
+        expect.stringMatching(/^--policies: at least one/),
+        expect.stringMatching(/--tls-cert and --tls-key must be given together/),
+        expect.stringMatching(/--trust-domain Bad.Org/),
+      ]),
+    );
+    expect(errors.every((e) => !e.includes('\n'))).toBe(true);
+  });
+
+  it('rejects unknown keys and wrong types in the config file', () => {
+    const file = tmpFile('c.yaml', 'policies: p\ngrpcadr: x\nauditChain: "yes"\n');
+    const { errors } = loadServeConfig(['--config', file], {}, cwd);
+    expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/grpcadr: unknown key/), expect.stringMatching(/auditChain: expected true or false/)]));
+  });
+
+  it('reports a missing or malformed config file', () => {
+    expect(loadServeConfig(['--config', '/nonexistent/c.yaml'], {}, cwd).errors[0]).toMatch(/file not found/);
+    const bad = tmpFile('c.yaml', 'a: [1\n');
+    expect(loadServeConfig(['--config', bad], {}, cwd).errors[0]).toMatch(/not valid YAML/);
+  });
+
+  it('gives every option a flag, an environment variable and a camelCase key', () => {
+    for (const o of SERVE_OPTIONS) {
+      expect(o.flag).toMatch(/^--[a-z]+(-[a-z]+)*$/);
+      expect(o.env).toMatch(/^MANDATE_[A-Z]+(_[A-Z]+)*$/);
+      expect(o.key).toMatch(/^[a-z]+([A-Z][a-z]+)*$/);
+    }
+    expect(SERVE_OPTIONS.find((o) => o.key === 'grpcAddr')?.env).toBe('MANDATE_GRPC_ADDR');
+    expect(SERVE_OPTIONS.find((o) => o.key === 'tlsClientCa')?.flag).toBe('--tls-client-ca');
+  });
+});
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['5s', 5000],
+    ['500ms', 500],
+    ['1m30s', 90_000],
+    ['2h', 7_200_000],
+    ['1.5s', 1500],
+  ])('%s = %i ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+  it.each(['', '5', 's', '-5s', '5 s', '5d', '1h-1m'])('%j is rejected', (text) => expect(parseDurationMs(text)).toBeNull());
+});
