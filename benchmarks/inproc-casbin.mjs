@@ -27,4 +27,4 @@ const r = measure((i) => {
   return enforcer.enforceSync(...c.rvals) === c.want;
 }, { maxMs: opt.maxMs, warmupMs: 200, minSamples: 20 });
 if (r.wrong > 0) fail(`casbin: ${r.wrong} wrong decisions (first: ${JSON.stringify(calls[r.firstWrong % calls.length])})`);
-else report({ engine: 'casbin', version: '5.51.1', mandates: opt.mandates, mix: opt.mix, requests: calls.length, rows: enforcer.getPolicy().length, compileMs, ...mem, ...r });
+else report({ engine: 'casbin', version: '5.51.1', mandates: opt.mandates, mix: opt.mix, requests: calls.length, rows: (await enforcer.getPolicy()).length, compileMs, ...mem, ...r });

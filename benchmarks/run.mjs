@@ -1,0 +1,125 @@
+/**
+ * The benchmark runner: `npm run bench` (= build, then this). Each case runs in a fresh
+ * process (child_process.fork) so no case inherits another's JIT state, heap or caches;
+ * the runner prints one table and writes the same results to benchmarks/results/latest.json.
+ *
+ *   node benchmarks/run.mjs            default: quick sizes, e2e included
+ *   node benchmarks/run.mjs --quick    CI-sized: short runs (< ~3 min on 2 cores)
+ *   node benchmarks/run.mjs --full     longer runs, 10,000-mandate in-process rows, all rates
+ *   --only inproc,peers,e2e            run some sections only
+ *   --cpu-prof DIR                     also profile mandate under load (e2e at 2,000/s)
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BENCH_DIR, GHZ_VERSION, goVersion } from './lib/tools.mjs';
+
+const argv = process.argv.slice(2);
+const full = argv.includes('--full');
+const quick = argv.includes('--quick');
+const onlyArg = argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : new Set(['inproc', 'peers', 'e2e']);
+const profArg = argv.indexOf('--cpu-prof');
+const cpuProf = profArg >= 0 ? path.resolve(argv[profArg + 1]) : '';
+const outArg = argv.indexOf('--out');
+const outFile = outArg >= 0 ? path.resolve(argv[outArg + 1]) : path.join(BENCH_DIR, 'results', 'latest.json');
+
+const mode = full ? 'full' : quick ? 'quick' : 'default';
+const inprocMs = full ? 4000 : quick ? 1200 : 2500;
+const peerMs = full ? 4000 : quick ? 1500 : 2500;
+const e2eSeconds = full ? 10 : quick ? 3 : 5;
+
+const ROOT = path.dirname(BENCH_DIR);
+const log = (m) => process.stderr.write(m + '\n');
+
+function runCase(script, args, timeoutMs) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const load = os.loadavg()[0];
+    const child = fork(path.join(BENCH_DIR, script), args.map(String), {
+      cwd: ROOT,
+      execArgv: ['--expose-gc', '--max-old-space-size=6144'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let msg = null;
+    const timer = setTimeout(() => {
+      msg = msg ?? { type: 'error', message: `timed out after ${timeoutMs / 1000} s` };
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (m) => { msg = m; });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const meta = { wallS: (Date.now() - started) / 1000, loadAvg1m: load };
+      if (msg?.type === 'result') resolve({ ok: true, ...msg.result, ...meta });
+      else resolve({ ok: false, error: msg?.message ?? `exited with ${code} and no result`, script, args, ...meta });
+    });
+  });
+}
+
+const results = { meta: {}, inproc: [], peers: [], e2e: [], failures: [] };
+let commit = null;
+try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
+results.meta = {
+  date: new Date().toISOString(), mode, commit,
+  node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length,
+  memoryGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`,
+  loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  go: goVersion(), ghz: GHZ_VERSION,
+};
+
+function record(section, r, label) {
+  if (!r.ok) {
+    results.failures.push({ section, label, error: r.error });
+    log(`FAILED ${label}: ${r.error}`);
+  }
+  results[section].push({ label, ...r });
+  return r;
+}
+
+if (only.has('inproc')) {
+  const sizes = full ? [10, 1000, 10000, 100000] : [10, 1000, 100000];
+  for (const n of sizes) {
+    for (const mix of ['allow', 'deny']) {
+      log(`in-process mandate: ${n} mandates, ${mix} mix`);
+      record('inproc', await runCase('inproc-mandate.mjs', ['--mandates', n, '--mix', mix, '--maxMs', inprocMs], 600000), `mandate ${n} ${mix}`);
+    }
+  }
+}
+
+if (only.has('peers')) {
+  const plan = [
+    ['inproc-mandate.mjs', 'mandate', [10, 1000, 10000]],
+    ['inproc-cedar.mjs', 'cedar-wasm', [10, 1000]],
+    ['inproc-casbin.mjs', 'casbin', [10, 1000, 10000]],
+  ];
+  for (const [script, engine, sizes] of plan) {
+    for (const n of sizes) {
+      log(`peers: ${engine}, ${n} mandates, peer mix`);
+      record('peers', await runCase(script, ['--mandates', n, '--mix', 'peer', '--maxMs', peerMs], 600000), `${engine} ${n}`);
+    }
+  }
+}
+
+if (only.has('e2e')) {
+  const rates = full ? '1000,2000,5000,0' : '1000,2000,5000,0';
+  for (const server of ['floor', 'mandate', 'opa']) {
+    log(`end to end: ${server}`);
+    record('e2e', await runCase('e2e.mjs', ['--server', server, '--rates', rates, '--seconds', e2eSeconds, '--mandates', 10000], 900000), `e2e ${server}`);
+  }
+  if (cpuProf) {
+    fs.mkdirSync(cpuProf, { recursive: true });
+    log(`profiling mandate at 2,000/s into ${cpuProf}`);
+    record('e2e', await runCase('e2e.mjs', ['--server', 'mandate', '--rates', '2000', '--seconds', Math.max(5, e2eSeconds), '--mandates', 10000, '--cpuProf', cpuProf], 900000), 'e2e mandate (profiled)');
+  }
+}
+
+results.meta.loadAvgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+const { renderTable, checkTargets } = await import('./lib/table.mjs');
+results.targets = checkTargets(results);
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+process.stdout.write(renderTable(results));
+log(`results written to ${path.relative(process.cwd(), outFile)}`);
+if (results.failures.length > 0) process.exitCode = 1;
