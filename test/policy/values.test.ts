@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration, parseReviewBy } from '../../src/policy/values.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90],
+    ['5m', 300],
+    ['1h', 3600],
+    ['1h30m', 5400],
+    ['1h0m1s', 3601],
+    ['2m30s', 150],
+    ['0h5m', 300],
+    ['0005m', 300],
+    ['7200s', 7200],
+  ])('%s is %d seconds', (text, seconds) => {
+    expect(parseDuration(text)).toEqual({ value: seconds, error: null });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['zero', '0s'],
+    ['zero everywhere', '0h0m0s'],
+    ['negative', '-5m'],
+    ['plus sign', '+5m'],
+    ['no unit', '300'],
+    ['fraction', '1.5h'],
+    ['milliseconds', '500ms'],
+    ['days', '1d'],
+    ['upper-case unit', '5M'],
+    ['space', '5 m'],
+    ['units out of order', '30m1h'],
+    ['unit repeated', '1m1m'],
+    ['unit without number', 'm'],
+    ['trailing garbage', '5mx'],
+    ['ISO-8601', 'PT5M'],
+    ['huge component', '9999999999s'],
+  ])('rejects %s', (_name, text) => {
+    const r = parseDuration(text);
+    expect(r.value).toBeNull();
+    expect(r.error).toContain('is not a duration');
+  });
+});
+
+describe('parseReviewBy', () => {
+  it.each([
+    ['date is midnight UTC', '2027-03-01', Date.UTC(2027, 2, 1)],
+    ['leap day', '2028-02-29', Date.UTC(2028, 1, 29)],
+    ['date-time Z', '2027-03-01T12:30:15Z', Date.UTC(2027, 2, 1, 12, 30, 15)],
+    ['positive offset', '2027-03-01T02:00:00+02:00', Date.UTC(2027, 2, 1, 0, 0, 0)],
+    ['negative offset', '2027-02-28T19:00:00-05:00', Date.UTC(2027, 2, 1, 0, 0, 0)],
+    ['fraction', '2027-03-01T00:00:00.250Z', Date.UTC(2027, 2, 1) + 250],
+    ['year below 100 is not 19xx', '0099-01-01', -59042995200000],
+  ])('%s: %s', (_name, text, ms) => {
+    expect(parseReviewBy(text)).toEqual({ value: ms, error: null });
+  });
+
+  it.each([
+    ['no offset', '2027-03-01T12:00:00'],
+    ['no seconds', '2027-03-01T12:00Z'],
+    ['February 30', '2027-02-30'],
+    ['February 29 in a common year', '2027-02-29'],
+    ['month 13', '2027-13-01'],
+    ['day 0', '2027-01-00'],
+    ['hour 24', '2027-01-01T24:00:00Z'],
+    ['offset hour 24', '2027-01-01T00:00:00+24:00'],
+    ['compact form', '20270301'],
+    ['slashes', '2027/03/01'],
+    ['US order', '03-01-2027'],
+    ['words', 'next spring'],
+    ['space separator', '2027-03-01 12:00:00Z'],
+  ])('rejects %s', (_name, text) => {
+    const r = parseReviewBy(text);
+    expect(r.value).toBeNull();
+    expect(r.error).toContain('is not a date');
+  });
+});
