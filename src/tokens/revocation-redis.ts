@@ -30,6 +30,8 @@ export interface RedisRevocationOptions {
   /** Called on every change of link state, for the link-state metric. */
   readonly onStateChange?: (state: 'up' | 'down') => void;
   readonly sweepIntervalMs?: number;
+  /** Called for each revocation message received (own ones included). */
+  readonly onMessage?: (txn: string) => void;
 }
 
 export interface RedisRevocationStats {
@@ -160,7 +162,9 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
     if (ch !== channel) return;
     messages++;
     const parsed = parseMessage(message);
-    if (parsed !== null) table.add(parsed.txn, now() + parsed.ttlMs);
+    if (parsed === null) return;
+    table.add(parsed.txn, now() + parsed.ttlMs);
+    opts.onMessage?.(parsed.txn);
   });
 
   async function resync(): Promise<void> {
