@@ -43,7 +43,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('redisUrl', 'string', 'Redis URL for shared revocation state', null),
   opt('revocationMaxStaleness', 'duration', 'deny token requests when Redis is unreachable this long', '5s'),
   opt('logFile', 'string', 'decision-log file (default stdout)', null, true),
-  opt('logLevel', 'level', 'operational log level', 'info'),
+  opt('logLevel', 'level', 'log level; the decision log writes every decision at info and below, only denials and would-denies at warn', 'info'),
   opt('auditChain', 'bool', 'hash-chain decision-log lines', 'false'),
   opt('drainTimeout', 'duration', 'SIGTERM drain bound', '10s'),
   opt('maxMessageBytes', 'int', 'largest gRPC message accepted', '1048576'),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,4 +115,15 @@ describe('parseDurationMs', () => {
     ['1.5s', 1500],
   ])('%s = %i ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
   it.each(['', '5', 's', '-5s', '5 s', '5d', '1h-1m'])('%j is rejected', (text) => expect(parseDurationMs(text)).toBeNull());
+});
+
+describe('README configuration table', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it.each(SERVE_OPTIONS.map((o) => [o.flag, o]))('documents %s with its variable, key and default', (_f, o) => {
+    const row = readme.split('\n').find((l) => l.startsWith(`| \`${o.flag}`));
+    expect(row).toBeDefined();
+    expect(row).toContain(`\`${o.env}\``);
+    expect(row).toContain(`\`${o.key}\``);
+    expect(row).toContain(o.defaultText === null ? '—' : `\`${o.defaultText}\``);
+  });
 });
