@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { EnvoySchema } from './envoy-schema.js';
 import {
   EXT_AUTHZ_TYPE,
@@ -111,11 +112,21 @@ describe('the variants differ where they should', () => {
     });
   });
 
-  it('the legacy routes declare the functions the guide names', () => {
+  it('the legacy routes declare the functions of examples/policies/legacy-batch.yaml', () => {
     const fns = (file: string): string[] =>
       httpChains(readYaml(file, fs.readFileSync(path.join(ENVOY_DIR, file), 'utf8')).value).flatMap((c) => routeFunctions(c.hcm));
-    expect(fns('sidecar.yaml')).toEqual(['report-export']);
-    expect(fns('gateway.yaml')).toEqual(['fx-rates-sync']);
+    expect(fns('sidecar.yaml')).toEqual(['statement-export']);
+    expect(fns('sidecar-mtls-to-mandate.yaml')).toEqual(['statement-export']);
+    expect(fns('gateway.yaml')).toEqual(['nightly-reconciliation']);
+    const declared = new Set<string>();
+    const policies = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
+    for (const f of fs.readdirSync(policies).filter((n) => /\.ya?ml$/.test(n))) {
+      for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(policies, f), 'utf8'))) {
+        const spec = (doc.toJS() as { spec?: { functions?: Array<{ name?: unknown }> } } | null)?.spec;
+        for (const fn of spec?.functions ?? []) if (typeof fn.name === 'string') declared.add(fn.name);
+      }
+    }
+    for (const fn of [...fns('sidecar.yaml'), ...fns('gateway.yaml')]) expect(declared, fn).toContain(fn);
   });
 });
 
