@@ -6,36 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePathTemplate, matchPathTemplate, splitRequestPath } from '../../src/policy/paths.js';
-
-/** SPEC section 2: what makes a request path INVALID_PATH, rule by rule. */
-function referenceAcceptable(raw: string): boolean {
-  const path = raw.split(/[?#]/)[0]!;
-  if (!path.startsWith('/')) return false;
-  if (/[^\x21-\x7e]/.test(path)) return false;
-  if (path.includes('\\') || path.includes(';')) return false;
-  if (/%(2f|5c|2e)/i.test(path)) return false;
-  const segs = path.slice(1).split('/');
-  for (let i = 0; i < segs.length; i++) {
-    const s = segs[i]!;
-    if (s === '' && i !== segs.length - 1) return false; // only a trailing '/' may leave one empty
-    if (s === '.' || s === '..') return false;
-  }
-  return true;
-}
-
-/** SPEC section 2 matching, recursively on the template's and the path's segments. */
-function referenceMatch(template: string, raw: string): boolean {
-  const path = raw.split(/[?#]/)[0]!;
-  const go = (t: string[], p: string[]): boolean => {
-    if (t.length === 0) return p.length === 0;
-    const [head, ...rest] = t as [string, ...string[]];
-    if (head === '**') return true; // only ever the last segment
-    if (p.length === 0) return false;
-    if (/^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(head)) return p[0] !== '' && go(rest, p.slice(1));
-    return head === p[0] && go(rest, p.slice(1));
-  };
-  return go(template.slice(1).split('/'), path.slice(1).split('/'));
-}
+import { referenceAcceptable, referenceMatch } from './reference.js';
 
 const literal = fc.constantFrom('a', 'b', 'v1', 'A', 'x.y', '...', '%41', '%2', 'a-b_c~', '@', ':');
 const templateSegment = fc.oneof(literal, fc.constantFrom('{id}', '{name}', '{x1}'));
