@@ -8,7 +8,7 @@
  * rewrites every later line: anchor the head hash elsewhere (docs/observability.md).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** prev_hash of the first line of a chain: sha256 of nothing-before, written as 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -41,6 +41,8 @@ export function readChainHead(file: string): ChainHead & { readonly needsNewline
   const genesis = { seq: 0, hash: GENESIS_HASH, needsNewline: false };
   let fd: number;
   try {
+    // Only a regular file has a tail to read (opening a FIFO for reading would block).
+    if (!statSync(file).isFile()) return genesis;
     fd = openSync(file, 'r');
   } catch {
     return genesis;

@@ -91,6 +91,12 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   let closed = false;
   let drainScheduled = false;
   let pendingBytes = 0; // handed to sonic-boom, not yet written
+  // End offsets (in bytes handed over) of the lines sonic-boom still holds, so a sink failure
+  // can count exactly the lines it lost.
+  let handedBytes = 0;
+  let writtenBytes = 0;
+  let lineEnds: number[] = [];
+  let lineEndsHead = 0;
   let dropped = 0; // not yet reported
   let dropReportScheduled = false;
   let flushWaiters: (() => void)[] = [];
@@ -128,7 +134,9 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   const fail = (err: unknown): void => {
     if (failed) return;
     failed = true;
-    drop(count);
+    drop(count + (lineEnds.length - lineEndsHead));
+    lineEnds = [];
+    lineEndsHead = 0;
     for (let i = 0; i < capacity; i++) ring[i] = undefined;
     count = 0;
     try {
@@ -170,7 +178,10 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
         text = '\n' + text;
         leadingNewline = false;
       }
-      pendingBytes += Buffer.byteLength(text);
+      const bytes = Buffer.byteLength(text);
+      pendingBytes += bytes;
+      handedBytes += bytes;
+      lineEnds.push(handedBytes);
       try {
         if (!sink.write(text)) blocked = true;
       } catch (err) {
@@ -190,6 +201,12 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
 
   sink.on('write', (n: number) => {
     pendingBytes -= n;
+    writtenBytes += n;
+    while (lineEndsHead < lineEnds.length && (lineEnds[lineEndsHead] as number) <= writtenBytes) lineEndsHead++;
+    if (lineEndsHead > 1024 && lineEndsHead * 2 > lineEnds.length) {
+      lineEnds = lineEnds.slice(lineEndsHead);
+      lineEndsHead = 0;
+    }
     settleFlushWaiters();
   });
   sink.on('drain', () => {

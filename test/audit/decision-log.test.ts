@@ -1,0 +1,200 @@
+import { execFileSync } from 'node:child_process';
+import { constants, createReadStream, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDecisionLog, type DecisionLog } from '../../src/audit/decision-log.js';
+import { decisionToLogEntry, DECISION_LOG_FIELDS, type DecisionLogEntry } from '../../src/audit/entry.js';
+import { decision, facts, okToken, SECRET_BEARER, SECRET_TOKEN } from './fixtures.js';
+
+const NOW = Date.UTC(2026, 11, 4, 20, 30, 0);
+
+function entry(i: number, over: Parameters<typeof decision>[0] = {}): DecisionLogEntry {
+  return decisionToLogEntry(decision({ decisionId: `d-${i}`, ...over }), facts(), okToken, 10, NOW + i);
+}
+
+const allow = (i: number): DecisionLogEntry => entry(i);
+const deny = (i: number): DecisionLogEntry =>
+  entry(i, { decision: 'deny', reason: 'ACTION_NOT_PERMITTED', actionIndex: -1, detail: 'no action matches POST /x' });
+const dryRun = (i: number): DecisionLogEntry =>
+  entry(i, { reason: 'FUNCTION_NOT_DECLARED', dryRun: true, wouldDeny: 'FUNCTION_NOT_DECLARED', actionIndex: -1 });
+
+/** Polls a condition on the event loop, failing after a bound instead of sleeping blindly. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function readLines(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+let dir: string;
+let logs: DecisionLog[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mandate-audit-'));
+});
+afterEach(async () => {
+  await Promise.all(logs.map((l) => l.close()));
+  logs = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(opts: Partial<Parameters<typeof createDecisionLog>[0]> & { file: string }): { log: DecisionLog; drops: () => number } {
+  let dropped = 0;
+  const log = createDecisionLog({
+    destination: { file: opts.file },
+    level: opts.level ?? 'info',
+    chain: opts.chain ?? false,
+    bufferLimit: opts.bufferLimit,
+    onDrop: (n) => {
+      dropped += n;
+    },
+    onError: opts.onError,
+  });
+  logs.push(log);
+  return { log, drops: () => dropped };
+}
+
+describe('decision log to a file', () => {
+  it('writes one JSON line per decision with every field present, for allow, deny and dry run', async () => {
+    const file = join(dir, 'decisions.log');
+    const { log } = open({ file });
+    log.write(allow(1));
+    log.write(deny(2));
+    log.write(dryRun(3));
+    await log.flush();
+    const lines = readLines(file);
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect(Object.keys(l)).toEqual([...DECISION_LOG_FIELDS]);
+    expect(lines.map((l) => [l.decision, l.reason, l.dry_run, l.would_deny])).toEqual([
+      ['allow', 'ALLOWED', false, null],
+      ['deny', 'ACTION_NOT_PERMITTED', false, null],
+      ['allow', 'FUNCTION_NOT_DECLARED', true, 'FUNCTION_NOT_DECLARED'],
+    ]);
+    expect(lines[1]?.detail).toBe('no action matches POST /x');
+    expect(lines[0]?.time).toBe('2026-12-04T20:30:00.001Z');
+  });
+
+  it('never lets a token or authorization header from the facts reach the file', async () => {
+    const file = join(dir, 'decisions.log');
+    const { log } = open({ file, chain: true });
+    log.write(allow(1));
+    log.write(deny(2));
+    await log.flush();
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('"token_sha256":"0123456789abcdef"');
+    expect(text).not.toContain(SECRET_TOKEN);
+    expect(text).not.toContain(SECRET_BEARER.slice(7));
+  });
+
+  it.each([
+    ['info', ['d-1', 'd-2', 'd-3', 'd-4']],
+    ['warn', ['d-2', 'd-3', 'd-4']],
+    ['error', ['d-4']],
+    ['silent', []],
+  ] as const)('at level %s writes %j', async (level, ids) => {
+    const file = join(dir, 'decisions.log');
+    const { log } = open({ file, level });
+    log.write(allow(1));
+    log.write(deny(2));
+    log.write(dryRun(3));
+    log.write(entry(4, { decision: 'deny', reason: 'INTERNAL_ERROR' }));
+    await log.flush();
+    const lines = ids.length === 0 ? [] : readLines(file);
+    expect(lines.map((l) => l.decision_id)).toEqual(ids);
+  });
+
+  it('does no I/O inside write(): the line reaches the file only after the event loop turns', async () => {
+    const file = join(dir, 'decisions.log');
+    writeFileSync(file, '');
+    const { log } = open({ file });
+    for (let i = 0; i < 100; i++) log.write(allow(i));
+    expect(statSync(file).size).toBe(0);
+    expect(log.pending()).toBe(100);
+    await log.flush();
+    expect(log.pending()).toBe(0);
+    expect(readLines(file)).toHaveLength(100);
+  });
+
+  it('a failing sink drops and counts instead of throwing', async () => {
+    const notADir = join(dir, 'plain-file');
+    writeFileSync(notADir, 'x');
+    const errors: unknown[] = [];
+    const { log, drops } = open({ file: join(notADir, 'decisions.log'), onError: (e) => errors.push(e) });
+    for (let i = 0; i < 10; i++) expect(() => log.write(allow(i))).not.toThrow();
+    await until(() => errors.length === 1 && drops() === 10, 'the sink error and 10 drops');
+    log.write(allow(11));
+    await until(() => drops() === 11, 'the drop after failure');
+    await expect(log.flush()).resolves.toBeUndefined();
+  });
+});
+
+describe('decision log with a blocked sink (a FIFO nobody reads)', () => {
+  function blockedFifo(): { fifo: string; idleReader: number } {
+    const fifo = join(dir, 'sink.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A reader that never reads: the writer's open succeeds and the pipe fills (64 KiB).
+    const idleReader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    return { fifo, idleReader };
+  }
+
+  /** Waits until the drain loop is stuck: pending stops moving for a while. */
+  async function untilStuck(log: DecisionLog): Promise<void> {
+    let last = -1;
+    let stable = 0;
+    await until(() => {
+      const p = log.pending();
+      stable = p === last && p > 0 ? stable + 1 : 0;
+      last = p;
+      return stable >= 10;
+    }, 'the sink to block');
+  }
+
+  function drainFifo(fifo: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      createReadStream(fifo)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+        .on('error', reject);
+    });
+  }
+
+  it('drops beyond the buffer and counts the drops, and every accepted line arrives after unblocking', async () => {
+    const { fifo, idleReader } = blockedFifo();
+    const { log, drops } = open({ file: fifo, bufferLimit: 500 });
+    for (let i = 0; i < 200; i++) log.write(allow(i));
+    await untilStuck(log);
+    for (let i = 200; i < 5000; i++) log.write(allow(i)); // must return at once: the sink is stuck
+    expect(log.pending()).toBe(500);
+    await until(() => drops() > 0, 'drop report');
+    const received = drainFifo(fifo);
+    await log.close();
+    closeSync(idleReader);
+    const lines = (await received).split('\n').filter((l) => l !== '');
+    expect(lines.length + drops()).toBe(5000);
+    expect(drops()).toBeGreaterThan(3000);
+    // order is kept, and what was dropped is the newest, not random lines
+    const ids = lines.map((l) => Number((JSON.parse(l) as { decision_id: string }).decision_id.slice(2)));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('loses nothing when the buffer is big enough for the stall', async () => {
+    const { fifo, idleReader } = blockedFifo();
+    const { log, drops } = open({ file: fifo, bufferLimit: 20_000, chain: true });
+    for (let i = 0; i < 3000; i++) log.write(allow(i));
+    await untilStuck(log);
+    expect(log.pending()).toBeGreaterThan(2000);
+    const received = drainFifo(fifo);
+    await log.close();
+    closeSync(idleReader);
+    const lines = (await received).split('\n').filter((l) => l !== '');
+    expect(drops()).toBe(0);
+    expect(lines).toHaveLength(3000);
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+  });
+});
