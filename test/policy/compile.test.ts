@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../src/policy/compile.js';
+import type { ActionRequest } from '../../src/policy/compiled.js';
+import { normalizeHost } from '../../src/policy/hosts.js';
+import { parsePolicyTexts } from '../../src/policy/load.js';
+import { splitRequestPath } from '../../src/policy/paths.js';
+
+const TEXT = `apiVersion: mandate/v1
+kind: Mandate
+metadata: {name: worker}
+spec:
+  subject: spiffe://prod.example.org/ns/a/sa/worker
+  owner: team-a
+  purpose: testing the index
+  risk: high
+  reviewBy: "2027-03-01"
+  functions:
+    - name: mixed
+      taskToken: optional
+      maxTokenTtl: 2m
+      actions:
+        - target: spiffe://prod.example.org/ns/b/sa/api      # 0
+          methods: [POST]
+          paths: ["/v1/items/{id}"]
+        - target: Ledger.Internal.                          # 1: any port
+          methods: [GET]
+          paths: ["/v1/entries/**"]
+        - target: ledger.internal:8443                      # 2: only 8443
+          methods: [PUT]
+          paths: ["/v1/entries/{id}"]
+        - target: spiffe://prod.example.org/ns/b/sa/api      # 3
+          methods: ["*"]
+          paths: ["/v1/items/{id}", "/v1/other/"]
+        - target: "[::1]:9000"                              # 4
+          methods: [DELETE]
+          paths: ["/x"]
+    - name: plain
+      actions:
+        - {target: api.internal, methods: [GET], paths: [/]}
+---
+apiVersion: mandate/v1
+kind: Mandate
+metadata: {name: agent}
+spec:
+  subject: spiffe://ci.example.org/repo/acme/api
+  owner: team-b
+  purpose: testing dry run
+  mode: dry-run
+  functions:
+    - name: plain
+      actions:
+        - {target: api.internal, methods: [GET], paths: [/]}
+`;
+
+const loaded = parsePolicyTexts([{ name: 'p.yaml', text: TEXT }]);
+if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
+const policy = compilePolicy(loaded.set);
+
+function req(destinationPrincipal: string, host: string, method: string, path: string): ActionRequest {
+  const hp = host === '' ? null : normalizeHost(host);
+  return { destinationPrincipal, host: hp?.host ?? null, port: hp?.port ?? null, method, segments: splitRequestPath(path)! };
+}
+
+const API = 'spiffe://prod.example.org/ns/b/sa/api';
+
+describe('compilePolicy', () => {
+  it('indexes mandates by exact subject', () => {
+    expect(policy.mandateCount).toBe(2);
+    expect(policy.revision).toBe(loaded.set.revision);
+    expect(policy.set).toBe(loaded.set);
+    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')?.doc.name).toBe('worker');
+    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/Worker')).toBeUndefined();
+    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker/')).toBeUndefined();
+    expect(policy.mandateFor('')).toBeUndefined();
+    expect([...policy.subjectTrustDomains].sort()).toEqual(['ci.example.org', 'prod.example.org']);
+  });
+
+  it('carries mode, review date and function rules', () => {
+    const worker = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!;
+    const agent = policy.mandateFor('spiffe://ci.example.org/repo/acme/api')!;
+    expect([worker.dryRun, worker.reviewBy]).toEqual([false, Date.UTC(2027, 2, 1)]);
+    expect([agent.dryRun, agent.reviewBy]).toEqual([true, Number.POSITIVE_INFINITY]);
+    expect(worker.fn('mixed')).toMatchObject({ tokenRequired: false, maxTokenTtlSeconds: 120 });
+    expect(worker.fn('plain')).toMatchObject({ tokenRequired: true, maxTokenTtlSeconds: 300 });
+    expect(agent.fn('plain')).toMatchObject({ tokenRequired: false, maxTokenTtlSeconds: 900 });
+  });
+
+  it.each(['missing', 'Mixed', '__proto__', 'constructor', 'toString', ''])('has no function %j', (name) => {
+    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!.fn(name)).toBeUndefined();
+  });
+
+  const mixed = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!.fn('mixed')!;
+  it.each([
+    ['SPIFFE target by principal', req(API, 'anything.example', 'POST', '/v1/items/7'), 0],
+    ['SPIFFE target ignores the host', req('', API, 'POST', '/v1/items/7'), -1],
+    ['SPIFFE target needs the exact principal', req(`${API}2`, '', 'POST', '/v1/items/7'), -1],
+    ['first match in declaration order', req(API, '', 'POST', '/v1/items/7'), 0],
+    ['later action when the first does not match the method', req(API, '', 'GET', '/v1/items/7'), 3],
+    ['"*" matches any method, exactly as sent', req(API, '', 'post', '/v1/items/7'), 3],
+    ['second template of an action', req(API, '', 'GET', '/v1/other/'), 3],
+    ['trailing slash is significant', req(API, '', 'GET', '/v1/other'), -1],
+    ['{id} needs a segment', req(API, '', 'POST', '/v1/items/'), -1],
+    ['host target normalised at compile time, any port', req('', 'ledger.internal:1234', 'GET', '/v1/entries/a/b'), 1],
+    ['host target without port matches a request without port', req('', 'LEDGER.internal.', 'GET', '/v1/entries'), 1],
+    ['host target with port matches that port', req('', 'ledger.internal:8443', 'PUT', '/v1/entries/9'), 2],
+    ['host target with port needs the port', req('', 'ledger.internal', 'PUT', '/v1/entries/9'), -1],
+    ['host target with port refuses another port', req('', 'ledger.internal:443', 'PUT', '/v1/entries/9'), -1],
+    ['host target ignores the destination principal', req('ledger.internal', '', 'GET', '/v1/entries'), -1],
+    ['method is case-sensitive', req('', 'ledger.internal', 'get', '/v1/entries'), -1],
+    ['IPv6 host target', req('', '[::1]:9000', 'DELETE', '/x'), 4],
+    ['IPv6 host target needs its port', req('', '[::1]', 'DELETE', '/x'), -1],
+    ['both principal and host: the earlier action wins', req(API, 'ledger.internal', 'GET', '/v1/entries'), 1],
+    ['both principal and host: the earlier action wins, other way', req(API, 'ledger.internal', 'POST', '/v1/items/1'), 0],
+    ['no target at all', req('', '', 'GET', '/'), -1],
+  ])('%s', (_name, request, want) => {
+    expect(mixed.matchAction(request)).toBe(want);
+  });
+
+  it('compiles an empty set', () => {
+    const empty = parsePolicyTexts([{ name: 'e.yaml', text: '' }]);
+    if (!empty.ok) throw new Error('empty set must load');
+    const p = compilePolicy(empty.set);
+    expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateFor('spiffe://a/b')]).toEqual([0, 0, undefined]);
+  });
+});
