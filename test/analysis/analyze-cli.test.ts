@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import Ajv from 'ajv-draft-04';
+import AjvModule from 'ajv-draft-04';
 import { describe, expect, it } from 'vitest';
 import { runAnalyzeCommand } from '../../src/cli/analyze.js';
 import { FINDING_CODES } from '../../src/analysis/findings.js';
@@ -153,6 +153,8 @@ describe('mandate analyze on the fixture policies', () => {
 
 describe('SARIF output', () => {
   const require = createRequire(import.meta.url);
+  // ajv-draft-04 is CommonJS with `exports.default`; under NodeNext the default import is the module object.
+  const Ajv = AjvModule.default;
   const schemaPath = path.join(path.dirname(require.resolve('@microsoft/jest-sarif/package.json')), 'lib/schemas/sarif-2.1.0-rtm.5.json');
 
   it('validates against the SARIF 2.1.0 JSON schema', async () => {
