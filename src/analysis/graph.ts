@@ -95,8 +95,13 @@ export function buildAccessGraph(set: PolicySet): AccessGraph {
       });
     }
   }
-  // Targets described but never granted still appear, so the report shows them.
-  for (const t of set.targets) nodeFor(t.match);
+  // Targets described but never granted still appear, so the report shows them; a
+  // document for `db` is already drawn when an action names `db:5432`.
+  const granted = [...nodes];
+  for (const t of set.targets) {
+    const ref = parseTarget(t.match);
+    if (!granted.some((n) => targetsOverlap(n.ref, ref))) nodeFor(t.match);
+  }
 
   const succ: number[][] = nodes.map(() => []);
   const pred: number[][] = nodes.map(() => []);
