@@ -234,7 +234,8 @@ async function main() {
   if (server.logFile && fs.existsSync(server.logFile)) {
     logLines = fs.readFileSync(server.logFile, 'utf8').split('\n').filter((l) => l.includes('"decision_id"')).length;
   }
-  report({ server: opt.server, mandates: opt.server === 'floor' ? null : opt.mandates, decisionLogLines: logLines, rows });
+  const impl = server.name ?? (opt.server === 'floor' ? 'grpc-js allow-all (floor-server.mjs)' : 'mandate serve (dist/cli/main.js)');
+  report({ server: opt.server, impl, note: server.note ?? null, mandates: opt.server === 'floor' ? null : opt.mandates, decisionLogLines: logLines, rows });
 }
 
 main().catch((err) => fail(`e2e ${opt.server}: ${err.stack ?? err}`));

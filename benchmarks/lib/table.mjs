@@ -110,6 +110,7 @@ export function renderTable(res) {
       }
     }
     out += table(['server', 'rate/s', 'got/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'vs floor', 'vs opa', 'srv p99 µs'], rows, [20, 7, 7, 7, 7, 8, 11, 11, 10]);
+    for (const run of res.e2e) if (run.ok && run.impl && !run.label?.includes('profiled')) out += `${run.server}: ${run.impl}${run.decisionLogLines !== null && run.decisionLogLines !== undefined ? `, ${run.decisionLogLines} decision-log lines written` : ''}\n`;
     const opa = res.e2e.find((r) => r.server === 'opa' && r.unavailable);
     if (opa) out += `opa: ${opa.unavailable}\n`;
     out += '\n';

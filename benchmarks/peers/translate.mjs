@@ -79,3 +79,28 @@ export function toCasbin(model) {
   }
   return rows;
 }
+
+/** Data for benchmarks/opa/policy.rego: mandates keyed by subject, templates pre-split. */
+export function toRegoData(model) {
+  const mandates = {};
+  for (const m of model.mandates) {
+    const functions = {};
+    for (const f of m.functions) {
+      functions[f.name] = {
+        token_required: m.tokenRequired,
+        actions: f.actions.map((a) => ({
+          target: a.target,
+          methods: a.methods,
+          paths: a.paths.map((p) => {
+            const segs = p.slice(1).split('/');
+            const tail = segs[segs.length - 1] === '**';
+            if (tail) segs.pop();
+            return { segs: segs.map((s) => (s.startsWith('{') ? '{}' : s)), tail };
+          }),
+        })),
+      };
+    }
+    mandates[m.subject] = { expired: m.expired, functions };
+  }
+  return { mandates };
+}
