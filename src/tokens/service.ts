@@ -1,0 +1,225 @@
+/**
+ * The mandate.v1.TaskTokens gRPC service (SPEC section 8): Issue, Complete, Revoke.
+ *
+ * The caller is whoever the verified mTLS client certificate names (exactly one URI SAN, a
+ * valid SPIFFE ID); the request body never names an identity. Refusals carry a gRPC status
+ * and a fixed message that says what was refused, never why internally. Handlers never
+ * throw into grpc-js: an unexpected failure is INTERNAL with a fixed message.
+ *
+ * Complete and ownership: this replica remembers txn -> {sub, exp} of the tokens it issued.
+ * A txn it does not know (issued by another replica, or before a restart) is completed only
+ * when the request also carries the task's token and that token verifies, names this txn
+ * and has the caller as `sub`. Otherwise the answer is PERMISSION_DENIED, the same as for
+ * another workload's task, so callers cannot probe which tasks exist.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { CompiledPolicy } from '../policy/compiled.js';
+import { isTaskContext } from './issue.js';
+import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
+import { taskTokensDefinition } from './proto.js';
+import { spiffeTrustDomain } from './spiffe-id.js';
+import { RevocationNotSharedError, type RevocationStore } from './store.js';
+import { structToJson } from './struct.js';
+import type { TokenLogger, TokenSigner, TokenVerifier } from './types.js';
+
+export interface TaskTokenServiceDeps {
+  getPolicy(): CompiledPolicy | null;
+  readonly signer: TokenSigner;
+  readonly revocations: RevocationStore;
+  /** SPIFFE IDs allowed to call Revoke (--token-admin). */
+  readonly admins: ReadonlySet<string>;
+  now(): number;
+  /** For mandate_tokens_issued_total{function}. */
+  onIssued(fn: string): void;
+  /** For mandate_tokens_revoked_total: once per task ended by Complete or Revoke. */
+  onRevoked(): void;
+  /** Lets Complete accept a txn this replica did not issue, on proof of the token. */
+  readonly verifier?: TokenVerifier;
+  readonly logger?: TokenLogger;
+}
+
+export interface TaskTokenService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+  /** Tasks issued here and still remembered (tests, metrics). */
+  issuedCount(): number;
+  /** Stops the sweep timer. */
+  close(): void;
+}
+
+interface IssuedRecord {
+  readonly sub: string;
+  readonly expMs: number;
+}
+
+type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
+type Callback = grpc.sendUnaryData<unknown>;
+
+const S = grpc.status;
+/** Fixed messages: what went wrong for the caller, nothing about the server's internals. */
+const MSG = {
+  noIdentity: 'a client certificate with exactly one SPIFFE ID URI SAN is required',
+  noPolicy: 'no policy is loaded yet',
+  noMandate: 'no mandate binds the caller',
+  mandateExpired: "the caller's mandate is past its review date",
+  undeclared: "the caller's mandate does not declare this function",
+  badFunction: 'function must be a function name ([a-z0-9][a-z0-9._-]{0,62})',
+  badContext: `task_context must be a JSON object of at most ${MAX_TASK_CONTEXT_BYTES} bytes`,
+  badTxn: 'txn must be 1-128 printable ASCII characters',
+  notOwner: 'the task is not known to belong to the caller',
+  notAdmin: 'the caller is not a token admin',
+  notShared: 'the revocation holds on this replica but could not be shared with the others yet; retry',
+  internal: 'internal error',
+} as const;
+
+export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenService {
+  const issued = new Map<string, IssuedRecord>();
+  const log = deps.logger;
+  const sweeper = setInterval(() => {
+    const t = deps.now();
+    for (const [txn, rec] of issued) if (rec.expMs + CLOCK_SKEW_SECONDS * 1000 <= t) issued.delete(txn);
+  }, 60_000);
+  sweeper.unref();
+
+  async function issue(call: Call): Promise<[grpc.status, string] | Record<string, unknown>> {
+    const caller = peerSpiffeId(call);
+    if (caller === null) return [S.UNAUTHENTICATED, MSG.noIdentity];
+    const req = call.request;
+    const fnName = req['function'];
+    if (typeof fnName !== 'string' || !FUNCTION_NAME.test(fnName)) return [S.INVALID_ARGUMENT, MSG.badFunction];
+    const ttlRequested = req['ttl_seconds'];
+    if (typeof ttlRequested !== 'number' || !Number.isInteger(ttlRequested) || ttlRequested < 0) {
+      return [S.INVALID_ARGUMENT, 'ttl_seconds must be a non-negative integer'];
+    }
+    let tctx: Record<string, unknown> | null = null;
+    if (req['task_context'] !== null && req['task_context'] !== undefined) {
+      tctx = structToJson(req['task_context']);
+      if (tctx === null || !isTaskContext(tctx)) return [S.INVALID_ARGUMENT, MSG.badContext];
+    }
+    const policy = deps.getPolicy();
+    if (policy === null) return [S.UNAVAILABLE, MSG.noPolicy];
+    const mandate = policy.mandateFor(caller);
+    if (mandate === undefined) return [S.PERMISSION_DENIED, MSG.noMandate];
+    const nowMs = deps.now();
+    if (nowMs >= mandate.reviewBy) return [S.PERMISSION_DENIED, MSG.mandateExpired];
+    const fn = mandate.fn(fnName);
+    if (fn === undefined) return [S.PERMISSION_DENIED, MSG.undeclared];
+
+    const max = Math.min(fn.maxTokenTtlSeconds, MAX_TOKEN_TTL_SECONDS);
+    const ttl = ttlRequested === 0 ? max : Math.min(ttlRequested, max);
+    const { token, claims } = await deps.signer.issue({ sub: caller, scope: fnName, ttlSeconds: ttl, tctx, reqWl: caller }, nowMs);
+    issued.set(claims.txn, { sub: caller, expMs: claims.exp * 1000 });
+    deps.onIssued(fnName);
+    log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: mandate.doc.name }, 'task token issued');
+    return { token, txn: claims.txn, expires_at: claims.exp, ttl_seconds: ttl };
+  }
+
+  async function complete(call: Call): Promise<[grpc.status, string] | Record<string, unknown>> {
+    const caller = peerSpiffeId(call);
+    if (caller === null) return [S.UNAUTHENTICATED, MSG.noIdentity];
+    const txn = call.request['txn'];
+    if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
+    let expMs: number;
+    const rec = issued.get(txn);
+    if (rec !== undefined) {
+      if (rec.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
+      expMs = rec.expMs;
+    } else {
+      const token = call.request['token'];
+      if (deps.verifier === undefined || typeof token !== 'string' || token === '') return [S.PERMISSION_DENIED, MSG.notOwner];
+      const verdict = await deps.verifier.verify(token, deps.now());
+      // An expired token needs no completing, but it still proves ownership: accept it.
+      if (verdict.ok) {
+        if (verdict.claims.txn !== txn || verdict.claims.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
+        expMs = verdict.claims.exp * 1000;
+      } else {
+        return [S.PERMISSION_DENIED, MSG.notOwner];
+      }
+    }
+    return endTask(txn, expMs, caller, 'completed');
+  }
+
+  async function revoke(call: Call): Promise<[grpc.status, string] | Record<string, unknown>> {
+    const caller = peerSpiffeId(call);
+    if (caller === null) return [S.UNAUTHENTICATED, MSG.noIdentity];
+    if (!deps.admins.has(caller)) return [S.PERMISSION_DENIED, MSG.notAdmin];
+    const txn = call.request['txn'];
+    if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
+    // A txn issued elsewhere: its tokens expire at most one lifetime (plus skew on iat) from now.
+    const expMs = issued.get(txn)?.expMs ?? deps.now() + (MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
+    return endTask(txn, expMs, caller, 'revoked');
+  }
+
+  async function endTask(txn: string, expMs: number, caller: string, how: string): Promise<[grpc.status, string] | Record<string, unknown>> {
+    const already = deps.revocations.isRevoked(txn);
+    try {
+      await deps.revocations.revoke(txn, expMs);
+    } catch (err) {
+      if (!(err instanceof RevocationNotSharedError)) throw err;
+      if (!already) deps.onRevoked();
+      log?.warn({ txn, by: caller }, `task ${how} locally; revocation not shared yet`);
+      return [S.UNAVAILABLE, MSG.notShared];
+    }
+    if (!already) deps.onRevoked();
+    log?.info({ txn, by: caller }, `task ${how}`);
+    return {};
+  }
+
+  function handler(name: string, run: (call: Call) => Promise<[grpc.status, string] | Record<string, unknown>>) {
+    return (call: Call, callback: Callback): void => {
+      let result: Promise<[grpc.status, string] | Record<string, unknown>>;
+      try {
+        result = run(call);
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+      result.then(
+        (r) => {
+          if (Array.isArray(r)) callback({ code: r[0], details: r[1] });
+          else callback(null, r);
+        },
+        (err: unknown) => {
+          log?.warn({ rpc: name, error: err instanceof Error ? err.message : String(err) }, 'task token service: internal error');
+          callback({ code: S.INTERNAL, details: MSG.internal });
+        },
+      );
+    };
+  }
+
+  return {
+    definition: taskTokensDefinition(),
+    implementation: {
+      Issue: handler('Issue', issue),
+      Complete: handler('Complete', complete),
+      Revoke: handler('Revoke', revoke),
+    } as grpc.UntypedServiceImplementation,
+    issuedCount: () => issued.size,
+    close: () => clearInterval(sweeper),
+  };
+}
+
+/**
+ * The caller's SPIFFE ID from the verified client certificate: exactly one URI SAN, valid,
+ * on a leaf (not a CA). grpc-js reports a certificate only when TLS verified it.
+ */
+export function peerSpiffeId(call: { getAuthContext?: () => unknown }): string | null {
+  let cert: { subjectaltname?: unknown; ca?: unknown } | undefined;
+  try {
+    const ctx = call.getAuthContext?.() as { sslPeerCertificate?: { subjectaltname?: unknown; ca?: unknown } } | null | undefined;
+    cert = ctx?.sslPeerCertificate;
+  } catch {
+    return null;
+  }
+  if (cert === undefined || cert === null || cert.ca === true) return null;
+  const san = cert.subjectaltname;
+  // Node quotes SAN values holding special characters; a SPIFFE ID never needs quoting, and
+  // refusing any quote keeps ", URI:" inside another name from being read as a second entry.
+  if (typeof san !== 'string' || san.includes('"')) return null;
+  let uri: string | null = null;
+  for (const entry of san.split(', ')) {
+    if (!entry.startsWith('URI:')) continue;
+    if (uri !== null) return null; // more than one URI SAN
+    uri = entry.slice(4);
+  }
+  return uri !== null && spiffeTrustDomain(uri) !== null ? uri : null;
+}
