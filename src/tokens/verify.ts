@@ -66,12 +66,13 @@ export function createTokenVerifier(opts: VerifierOptions): SyncTokenVerifier {
 
   function verifySync(token: string, nowMs: number): TokenVerdict {
     if (typeof token !== 'string') return invalid('token is not a string', sha16(''), null);
-    const sha = sha16(token);
-    // Size before anything else: an oversized header must not cost a decode.
-    if (token.length > MAX_TOKEN_BYTES) return invalid(`token longer than ${MAX_TOKEN_BYTES} bytes`, sha, null);
-
+    // A remembered token skips hashing too: under 1 µs of CPU per hit against 200-250 µs for a
+    // full ES256 or EdDSA verification (measured on the shared 2-core box, Node 20; see docs/tokens.md).
     const hit = cacheSize > 0 ? cache.get(token) : undefined;
-    if (hit !== undefined) return checkTimes(hit.claims, sha, nowMs);
+    if (hit !== undefined) return checkTimes(hit.claims, hit.sha256, nowMs);
+    const sha = sha16(token);
+    // Size before any decoding: an oversized header must not cost a parse.
+    if (token.length > MAX_TOKEN_BYTES) return invalid(`token longer than ${MAX_TOKEN_BYTES} bytes`, sha, null);
 
     const d1 = token.indexOf('.');
     const d2 = d1 < 0 ? -1 : token.indexOf('.', d1 + 1);
