@@ -2,7 +2,7 @@
  * End to end over gRPC on 127.0.0.1: ghz (a Go load generator, separate process) sends the
  * generated CheckRequest mix to one server at fixed rates and at saturation.
  *
- *   node benchmarks/e2e.mjs --server floor|mandate|opa --rates 1000,2000,5000,0 --seconds 3
+ *   node benchmarks/e2e.mjs --servers floor,mandate,opa --rates 1000,2000,5000,0 --seconds 3 --rounds 1
  *
  * Servers: `floor` (benchmarks/floor-server.mjs, allow-all grpc-js), `mandate` (dist/cli/main.js
  * serve with --mandates generated mandates and the decision log on, to a file), `opa`
@@ -34,8 +34,8 @@ const INCLUDE = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d
 const PROTO = 'envoy/service/auth/v3/external_auth.proto';
 const GRPC_CODE = { ALLOWED: 0, NO_MANDATE: 7, UNTRUSTED_DOMAIN: 16, MISSING_FUNCTION: 7, FUNCTION_NOT_DECLARED: 7, ACTION_NOT_PERMITTED: 7, INVALID_PATH: 7, TOKEN_REQUIRED: 16, MANDATE_EXPIRED: 7 };
 
-const opt = args({ server: 'floor', rates: '1000,2000,5000,0', seconds: 3, mandates: 10000, cpuProf: '', work: '' });
-const log = (m) => process.stderr.write(`  [e2e ${opt.server}] ${m}\n`);
+const opt = args({ server: 'floor', servers: '', rates: '1000,2000,5000,0', seconds: 3, rounds: 1, mandates: 10000, cpuProf: '', work: '' });
+const log = (m) => process.stderr.write(`  [e2e] ${m}\n`);
 const work = opt.work || fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-e2e-'));
 fs.mkdirSync(work, { recursive: true });
 
@@ -98,7 +98,7 @@ function headerOf(list, name) {
 }
 
 /** Every distinct request once; the answer must be the expected one. */
-async function preflight(addr, reqs) {
+async function preflight(name, addr, reqs) {
   const client = makeClient(addr);
   let wrong = 0;
   let first = null;
@@ -106,8 +106,8 @@ async function preflight(addr, reqs) {
     const res = await check(client, r.request);
     const code = res.status?.code ?? 0;
     let ok;
-    if (opt.server === 'floor') ok = code === 0;
-    else if (opt.server === 'mandate') {
+    if (name === 'floor') ok = code === 0;
+    else if (name === 'mandate') {
       ok = code === GRPC_CODE[r.expect.reason] && (r.expect.decision === 'allow' ? res.ok_response !== undefined : headerOf(res.denied_response?.headers, 'x-mandate-reason') === r.expect.reason);
     } else ok = (code === 0) === (r.expect.decision === 'allow');
     if (!ok) {
@@ -169,6 +169,71 @@ function expectedReasons(reqs, n) {
   return out;
 }
 
+/** utime + stime of a process in ms (Linux /proc), null elsewhere. */
+function cpuMs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(parts[11]) + Number(parts[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+function median(xs) {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+async function start(name, model) {
+  if (name === 'floor') return startFloor();
+  if (name === 'mandate') return startMandate(writePolicySet(model, policyDir(opt.mandates)));
+  if (name === 'opa') return startOpa({ model, work, log });
+  throw new Error(`unknown server ${name}`);
+}
+
+async function measureOne(ghzBin, name, server, reqs, dataFile, rate, round) {
+  const before = server.metricsUrl ? parseMetrics((await httpGet(server.metricsUrl)).body) : null;
+  const cpu0 = cpuMs(server.pid);
+  const g = await runGhz(ghzBin, server.grpcAddr, dataFile, rate, opt.seconds, path.join(work, `ghz-${name}-${rate}-${round}.json`));
+  const cpu1 = cpuMs(server.pid);
+  const row = { server: name, rate, round, ...summarize(g, rate) };
+  if (row.errors > 0) throw new Error(`${name}: ${row.errors} failed RPCs at rate ${rate}: ${row.errorSample}`);
+  // Server CPU per check: robust on a shared machine, where latency is not.
+  row.cpuUsPerCheck = cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) * 1000) / Math.max(1, row.count + row.cutOff);
+  if (before !== null) {
+    const after = parseMetrics((await httpGet(server.metricsUrl)).body);
+    const h = diffBuckets(histogramBuckets(after, 'mandate_check_duration_seconds'), histogramBuckets(before, 'mandate_check_duration_seconds'));
+    const p50 = histogramQuantile(h, 0.5);
+    const p99 = histogramQuantile(h, 0.99);
+    row.serverP50Us = p50.value * 1e6;
+    row.serverP99Us = p99.value * 1e6;
+    row.serverP99BucketUs = p99.upperBound * 1e6;
+    row.serverCount = p99.count;
+    const a = counterBy(after, 'mandate_decisions_total', 'reason');
+    const b = counterBy(before, 'mandate_decisions_total', 'reason');
+    const got = {};
+    for (const k of Object.keys(a)) if (a[k] - (b[k] ?? 0) > 0) got[k] = a[k] - (b[k] ?? 0);
+    const total = Object.values(got).reduce((x, y) => x + y, 0);
+    const want = expectedReasons(reqs, total);
+    for (const k of new Set([...Object.keys(want), ...Object.keys(got)])) {
+      const w = want[k] ?? 0;
+      const d = Math.abs((got[k] ?? 0) - w);
+      // ghz's workers take requests round-robin from a shared counter; allow for the
+      // calls of a time-bounded run that were cut off before reaching the server.
+      if (d > Math.max(2 + row.cutOff, 0.02 * w)) throw new Error(`decision counts off at rate ${rate}: ${k} got ${got[k] ?? 0}, mix says ${w}`);
+    }
+    row.decisionsChecked = total;
+  }
+  log(`${name} rate ${rate || 'max'} round ${round}: ${row.rps.toFixed(0)}/s p50 ${row.p50Ms.toFixed(3)} ms p99 ${row.p99Ms.toFixed(3)} ms p99.9 ${row.p999Ms.toFixed(3)} ms cpu ${row.cpuUsPerCheck?.toFixed(0)} µs/check${row.serverP99Us !== undefined ? `, server p99 ${row.serverP99Us.toFixed(1)} µs` : ''}`);
+  return row;
+}
+
+/**
+ * All servers run side by side (an idle one costs nothing) and take turns at each rate, in
+ * rotating order, for `rounds` rounds; each (server, rate) keeps the round with the median
+ * p99. On a shared machine this puts every server under the same background load.
+ */
 async function main() {
   const ghz = ensureGhz(log);
   if (ghz.error) throw new Error(`load generator unavailable: ${ghz.error}`);
@@ -177,65 +242,54 @@ async function main() {
   const dataFile = path.join(work, 'requests.json');
   fs.writeFileSync(dataFile, JSON.stringify(reqs.map((r) => toProtoJson(r.request))));
 
-  let server;
-  if (opt.server === 'floor') server = await startFloor();
-  else if (opt.server === 'mandate') server = await startMandate(writePolicySet(model, policyDir(opt.mandates)));
-  else if (opt.server === 'opa') {
-    server = await startOpa({ model, work, log });
-    if (server.unavailable) {
-      report({ server: 'opa', unavailable: server.unavailable, rows: [] });
-      return;
-    }
-  } else throw new Error(`unknown server ${opt.server}`);
-
-  const rows = [];
+  const names = String(opt.servers || opt.server).split(',');
+  const servers = new Map();
+  const runs = [];
   try {
-    const pf = await preflight(server.grpcAddr, reqs);
-    if (pf.wrong > 0) throw new Error(`preflight: ${pf.wrong} wrong answers, first ${JSON.stringify(pf.first)}`);
-    log(`preflight ok (${reqs.length} distinct requests); warming up`);
-    await runGhz(ghz.bin, server.grpcAddr, dataFile, 2000, 1, path.join(work, 'warmup.json'));
-
-    for (const rate of String(opt.rates).split(',').map(Number)) {
-      const before = server.metricsUrl ? parseMetrics((await httpGet(server.metricsUrl)).body) : null;
-      const g = await runGhz(ghz.bin, server.grpcAddr, dataFile, rate, opt.seconds, path.join(work, `ghz-${rate}.json`));
-      const row = { server: opt.server, rate, ...summarize(g, rate) };
-      if (row.errors > 0) throw new Error(`${row.errors} failed RPCs at rate ${rate}: ${row.errorSample}`);
-      if (before !== null) {
-        const after = parseMetrics((await httpGet(server.metricsUrl)).body);
-        const h = diffBuckets(histogramBuckets(after, 'mandate_check_duration_seconds'), histogramBuckets(before, 'mandate_check_duration_seconds'));
-        const p50 = histogramQuantile(h, 0.5);
-        const p99 = histogramQuantile(h, 0.99);
-        row.serverP50Us = p50.value * 1e6;
-        row.serverP99Us = p99.value * 1e6;
-        row.serverP99BucketUs = p99.upperBound * 1e6;
-        row.serverCount = p99.count;
-        const a = counterBy(after, 'mandate_decisions_total', 'reason');
-        const b = counterBy(before, 'mandate_decisions_total', 'reason');
-        const got = {};
-        for (const k of Object.keys(a)) if (a[k] - (b[k] ?? 0) > 0) got[k] = a[k] - (b[k] ?? 0);
-        const total = Object.values(got).reduce((s, x) => s + x, 0);
-        const want = expectedReasons(reqs, total);
-        for (const k of new Set([...Object.keys(want), ...Object.keys(got)])) {
-          const w = want[k] ?? 0;
-          const d = Math.abs((got[k] ?? 0) - w);
-          // ghz's workers take requests round-robin from a shared counter; allow for the
-          // calls of a time-bounded run that were cut off before reaching the server.
-          if (d > Math.max(2 + row.cutOff, 0.02 * w)) throw new Error(`decision counts off at rate ${rate}: ${k} got ${got[k] ?? 0}, mix says ${w}`);
-        }
-        row.decisionsChecked = total;
+    for (const name of names) {
+      const server = await start(name, model);
+      if (server.unavailable) {
+        log(`${name} unavailable: ${server.unavailable}`);
+        runs.push({ server: name, unavailable: server.unavailable, rows: [] });
+        continue;
       }
-      rows.push(row);
-      log(`rate ${rate || 'max'}: ${row.rps.toFixed(0)}/s p50 ${row.p50Ms.toFixed(3)} ms p99 ${row.p99Ms.toFixed(3)} ms p99.9 ${row.p999Ms.toFixed(3)} ms${row.serverP99Us !== undefined ? ` server p99 ${row.serverP99Us.toFixed(1)} µs` : ''}`);
+      servers.set(name, server);
+      const pf = await preflight(name, server.grpcAddr, reqs);
+      if (pf.wrong > 0) throw new Error(`${name} preflight: ${pf.wrong} wrong answers, first ${JSON.stringify(pf.first)}`);
+      log(`${name}: preflight ok (${reqs.length} distinct requests); warming up`);
+      await runGhz(ghz.bin, server.grpcAddr, dataFile, 2000, 1, path.join(work, `warmup-${name}.json`));
+    }
+    const all = new Map([...servers.keys()].map((n) => [n, []]));
+    const order = [...servers.keys()];
+    const rates = String(opt.rates).split(',').map(Number);
+    for (let round = 1; round <= opt.rounds; round++) {
+      for (const [ri, rate] of rates.entries()) {
+        for (let k = 0; k < order.length; k++) {
+          const name = order[(k + ri + round) % order.length];
+          all.get(name).push(await measureOne(ghz.bin, name, servers.get(name), reqs, dataFile, rate, round));
+        }
+      }
+    }
+    for (const [name, server] of servers) {
+      const rows = [];
+      for (const rate of rates) {
+        const rs = all.get(name).filter((r) => r.rate === rate);
+        const mid = median(rs.map((r) => r.p99Ms));
+        rows.push({ ...rs.find((r) => r.p99Ms === mid), rounds: rs.length, p99MsAllRounds: rs.map((r) => r.p99Ms) });
+      }
+      const impl = server.name ?? (name === 'floor' ? 'grpc-js allow-all (floor-server.mjs)' : 'mandate serve (dist/cli/main.js)');
+      runs.push({ server: name, impl, note: server.note ?? null, mandates: name === 'floor' ? null : opt.mandates, rows });
     }
   } finally {
-    await server.stop();
+    for (const s of servers.values()) await s.stop();
   }
-  let logLines = null;
-  if (server.logFile && fs.existsSync(server.logFile)) {
-    logLines = fs.readFileSync(server.logFile, 'utf8').split('\n').filter((l) => l.includes('"decision_id"')).length;
+  for (const run of runs) {
+    const s = servers.get(run.server);
+    if (s?.logFile && fs.existsSync(s.logFile)) {
+      run.decisionLogLines = fs.readFileSync(s.logFile, 'utf8').split('\n').filter((l) => l.includes('"decision_id"')).length;
+    }
   }
-  const impl = server.name ?? (opt.server === 'floor' ? 'grpc-js allow-all (floor-server.mjs)' : 'mandate serve (dist/cli/main.js)');
-  report({ server: opt.server, impl, note: server.note ?? null, mandates: opt.server === 'floor' ? null : opt.mandates, decisionLogLines: logLines, rows });
+  report({ runs });
 }
 
-main().catch((err) => fail(`e2e ${opt.server}: ${err.stack ?? err}`));
+main().catch((err) => fail(`e2e: ${err.stack ?? err}`));

@@ -106,20 +106,24 @@ if (only.has('peers')) {
 }
 
 if (only.has('e2e')) {
-  const rates = full ? '1000,2000,5000,0' : '1000,2000,5000,0';
-  for (const server of ['floor', 'mandate', 'opa']) {
-    log(`end to end: ${server}`);
-    record('e2e', await runCase('e2e.mjs', ['--server', server, '--rates', rates, '--seconds', e2eSeconds, '--mandates', e2eMandates], 900000), `e2e ${server}`);
-  }
+  const rates = '1000,2000,5000,0';
+  const rounds = full ? 3 : quick ? 1 : 2;
+  log(`end to end: floor, mandate, opa side by side, ${rounds} round(s)`);
+  const r = await runCase('e2e.mjs', ['--servers', 'floor,mandate,opa', '--rates', rates, '--seconds', e2eSeconds, '--rounds', rounds, '--mandates', e2eMandates], 1800000);
+  if (!r.ok) record('e2e', r, 'e2e');
+  else for (const run of r.runs) record('e2e', { ok: true, ...run, wallS: r.wallS, loadAvg1m: r.loadAvg1m }, `e2e ${run.server}`);
   if (cpuProf) {
     fs.mkdirSync(cpuProf, { recursive: true });
     log(`profiling mandate at 2,000/s into ${cpuProf}`);
     const before = new Set(fs.readdirSync(cpuProf));
-    record('e2e', await runCase('e2e.mjs', ['--server', 'mandate', '--rates', '2000', '--seconds', Math.max(5, e2eSeconds), '--mandates', e2eMandates, '--cpuProf', cpuProf], 900000), 'e2e mandate (profiled)');
+    const p = await runCase('e2e.mjs', ['--servers', 'mandate', '--rates', '2000', '--seconds', Math.max(5, e2eSeconds), '--mandates', e2eMandates, '--cpuProf', cpuProf], 900000);
+    if (!p.ok) record('e2e', p, 'e2e mandate (profiled)');
+    else for (const run of p.runs) record('e2e', { ok: true, ...run }, 'e2e mandate (profiled)');
     const { profileTop, renderTop } = await import('./profile-top.mjs');
     const fresh = fs.readdirSync(cpuProf).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
     for (const f of fresh) {
-      const top = profileTop(path.join(cpuProf, f), null, 20);
+      // Only the request path: samples under grpc-js's stream handling.
+      const top = profileTop(path.join(cpuProf, f), null, 20, /onStreamReadable|handleUnary|Http2ServerCallStream|processTicksAndRejections/);
       results.profile = { file: path.join(cpuProf, f), ...top };
       log(renderTop(top));
     }

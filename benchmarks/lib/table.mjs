@@ -101,20 +101,20 @@ export function renderTable(res) {
     const at = (s, rate) => rowsOf(s).find((x) => x.rate === rate);
     const rows = [];
     for (const run of res.e2e) {
-      if (!run.ok) { rows.push([run.label, 'FAILED', '', '', '', '', '', '', '']); continue; }
-      if (run.unavailable) { rows.push([run.server, 'unavailable', '', '', '', '', '', '', '']); continue; }
+      if (!run.ok) { rows.push([run.label, 'FAILED', '', '', '', '', '', '', '', '']); continue; }
+      if (run.unavailable) { rows.push([run.server, 'unavailable', '', '', '', '', '', '', '', '']); continue; }
       for (const x of run.rows) {
         const fl = at('floor', x.rate);
         const op = at('opa', x.rate);
         rows.push([
-          `${run.server}${run.label?.includes('profiled') ? ' (cpu-prof)' : ''}`, x.rate === 0 ? 'max' : x.rate, ops(x.rps), f(x.p50Ms, 3), f(x.p99Ms, 3), f(x.p999Ms, 3),
+          `${run.server}${run.label?.includes('profiled') ? ' (cpu-prof)' : ''}`, x.rate === 0 ? 'max' : x.rate, ops(x.rps), f(x.p50Ms, 3), f(x.p99Ms, 3), f(x.p999Ms, 3), f(x.cpuUsPerCheck, 0),
           fl ? (x.rate === 0 ? `${f(x.rps / fl.rps)}× tput` : `${f(x.p99Ms / fl.p99Ms)}× p99`) : '—',
           op ? (x.rate === 0 ? `${f(x.rps / op.rps)}× tput` : `${f(x.p99Ms / op.p99Ms)}× p99`) : '—',
           x.serverP99Us !== undefined ? f(x.serverP99Us, 1) : '—',
         ]);
       }
     }
-    out += table(['server', 'rate/s', 'got/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'vs floor', 'vs opa', 'srv p99 µs'], rows, [20, 7, 7, 7, 7, 8, 11, 11, 10]);
+    out += table(['server', 'rate/s', 'got/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'cpu µs/chk', 'vs floor', 'vs opa', 'srv p99 µs'], rows, [20, 7, 7, 7, 7, 8, 10, 11, 11, 10]);
     for (const run of res.e2e) if (run.ok && run.impl && !run.label?.includes('profiled')) out += `${run.server}: ${run.impl}${run.decisionLogLines !== null && run.decisionLogLines !== undefined ? `, ${run.decisionLogLines} decision-log lines written` : ''}\n`;
     const opa = res.e2e.find((r) => r.server === 'opa' && r.unavailable);
     if (opa) out += `opa: ${opa.unavailable}\n`;
