@@ -14,6 +14,11 @@ import { parseSpiffeId, spiffeIdError, type SpiffeId } from './spiffe.js';
 export const MAX_CERTIFICATE_CHARS = 64 * 1024;
 /** Parsed certificates kept; least recently used ones are dropped first. */
 export const CERTIFICATE_CACHE_SIZE = 1024;
+/**
+ * Bound on the cached keys' total length, so that a client able to send CheckRequests
+ * directly cannot pin 1024 × 64 KiB of text (a real SVID is about 1-2 KiB encoded).
+ */
+export const CERTIFICATE_CACHE_CHARS = 4 * 1024 * 1024;
 
 export type CertificateIdentity =
   | { readonly ok: true; readonly spiffe: SpiffeId }
@@ -28,10 +33,24 @@ const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 
 // A Map iterates in insertion order: re-inserting on a hit makes it an LRU.
 const cache = new Map<string, Parsed>();
+let cachedChars = 0;
 
 /** Empties the parse cache (tests, or a trust-bundle change). */
 export function clearCertificateCache(): void {
   cache.clear();
+  cachedChars = 0;
+}
+
+function forget(key: string): void {
+  if (cache.delete(key)) cachedChars -= key.length;
+}
+
+function remember(key: string, value: Parsed): void {
+  while (cache.size > 0 && (cache.size >= CERTIFICATE_CACHE_SIZE || cachedChars + key.length > CERTIFICATE_CACHE_CHARS)) {
+    forget(cache.keys().next().value!);
+  }
+  cache.set(key, value);
+  cachedChars += key.length;
 }
 
 export function certificateCacheSize(): number {
@@ -44,25 +63,19 @@ export function certificateCacheSize(): number {
  */
 export function certificateIdentity(encoded: string, nowMs: number): CertificateIdentity {
   if (encoded.length > MAX_CERTIFICATE_CHARS) return fail('certificate larger than 64 KiB');
+  // A hit is re-inserted below, which moves it to the most recently used end.
   let parsed = cache.get(encoded);
-  if (parsed === undefined) {
-    parsed = parse(encoded);
-    if (cache.size >= CERTIFICATE_CACHE_SIZE) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
-  } else {
-    cache.delete(encoded);
-  }
+  if (parsed === undefined) parsed = parse(encoded);
+  else forget(encoded);
   if (!parsed.ok) {
-    cache.set(encoded, parsed);
+    remember(encoded, parsed);
     return parsed;
   }
   if (nowMs > parsed.notAfterMs) {
     // Expired for good: leave it out of the cache (the TTL ends at notAfter).
     return fail('certificate expired');
   }
-  cache.set(encoded, parsed);
+  remember(encoded, parsed);
   if (nowMs < parsed.notBeforeMs) return fail('certificate not yet valid');
   return { ok: true, spiffe: parsed.spiffe };
 }

@@ -47,6 +47,7 @@ async function setup(doc: unknown, config: (url: string) => IdentityConfig = oid
     now: () => clock.now,
     cooldownMs: COOLDOWN,
     refreshMs: REFRESH,
+    requestWaitMs: 10_000, // never cut short here; the bound has its own test
     onFetchError: (issuer, detail) => errors.push(`${issuer}: ${detail}`),
   });
   cleanups.push(() => server.close(), () => bearer.close());
@@ -152,6 +153,29 @@ describe('remote JWKS', () => {
     expect(bearer.stats()[0]!.failures).toBe(1);
     // The last good set still serves.
     expect((await verify(oidc(k1))).reason).toBeNull();
+  });
+
+  it('never holds a request longer than requestWaitMs for a slow load', async () => {
+    const k1 = makeKey('k1');
+    const k2 = makeKey('k2');
+    const server = await startJwksServer({ jwks: { keys: [k1.jwk] } });
+    const clock = { now: Date.now() };
+    const bearer = createBearerIdentity(oidcConfig(server.url), { now: () => clock.now, cooldownMs: COOLDOWN, requestWaitMs: 50 });
+    cleanups.push(() => server.close(), () => bearer.close());
+    expect(await bearer.ready()).toBe(true);
+    const token = (k: TestKey) =>
+      `Bearer ${signJwt({ alg: 'ES256', kid: k.kid }, { iss: ISS, aud: 'mandate', exp: Math.floor(clock.now / 1000) + 600, job: 'j' }, k)}`;
+
+    server.setJwks({ keys: [k1.jwk, k2.jwk] });
+    server.setDelayMs(2_000);
+    clock.now += COOLDOWN + 1;
+    const started = Date.now();
+    const r = await bearer.verify(token(k2), clock.now);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(r).toMatchObject({ reason: 'INVALID_IDENTITY', detail: `key set of ${ISS} still loading` });
+    // The load went on in the background: once it lands, the new key verifies without another fetch.
+    await waitUntil(async () => (await bearer.verify(token(k2), clock.now)).reason === null);
+    expect(server.requests).toBe(2);
   });
 
   it('fails closed when the first load fails', async () => {

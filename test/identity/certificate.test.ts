@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  CERTIFICATE_CACHE_CHARS,
   CERTIFICATE_CACHE_SIZE,
   certificateCacheSize,
   certificateIdentity,
@@ -116,6 +117,13 @@ describe('parse cache', () => {
   it('caches failures too and stays bounded', () => {
     for (let i = 0; i < CERTIFICATE_CACHE_SIZE + 50; i++) certificateIdentity(`garbage-${i}`, NOW);
     expect(certificateCacheSize()).toBe(CERTIFICATE_CACHE_SIZE);
+  });
+
+  it('bounds the cached text, not only the entry count', () => {
+    const big = 'x'.repeat(60 * 1024);
+    for (let i = 0; i < 200; i++) certificateIdentity(`${i}${big}`, NOW);
+    expect(certificateCacheSize()).toBe(Math.floor(CERTIFICATE_CACHE_CHARS / (big.length + 3)));
+    expect(certificateCacheSize()).toBeLessThan(200);
   });
 
   it('returns the same answer from the cache as from a fresh parse', () => {

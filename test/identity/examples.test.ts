@@ -49,6 +49,7 @@ describe('examples/identity', () => {
     const gh = exampleIdentity().oidc[0]!;
     const bearer = createBearerIdentity({ jwtSvid: [], oidc: [{ ...gh, jwks: { kind: 'url', url: server.url } }] });
     closers.push(() => bearer.close());
+    expect(await bearer.ready()).toBe(true);
     const now = Date.now();
     const claims = {
       iss: gh.issuer, aud: 'mandate', exp: Math.floor(now / 1000) + 300, iat: Math.floor(now / 1000),

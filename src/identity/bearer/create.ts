@@ -32,6 +32,8 @@ export interface BearerDeps {
   readonly pollMs?: number;
   /** JWKS fetch timeout; default 5 s. */
   readonly timeoutMs?: number;
+  /** Longest a request waits for a key-set load it triggered; default 100 ms (see key-set.ts). */
+  readonly requestWaitMs?: number;
   /** Watch key files for changes; default true. */
   readonly watch?: boolean;
   /** Start loading every key set at creation; default true. */
@@ -94,6 +96,7 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
     refreshMs: deps.refreshMs ?? 300_000,
     pollMs: deps.pollMs ?? 5_000,
     timeoutMs: deps.timeoutMs ?? 5_000,
+    requestWaitMs: deps.requestWaitMs ?? 100,
     watch: deps.watch ?? true,
   };
   const byIssuer = new Map<string, Route>();
@@ -164,26 +167,23 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       if (r === null) {
         return result('NO_IDENTITY', null, null, null, 'bearer token from an unconfigured issuer', null, sha);
       }
-      const reject = (detail: string): IdentityResult =>
-        result('INVALID_IDENTITY', null, null, r!.via, detail, r!.issuer, sha);
-
       // JOSE header rules, before any key is looked up.
       const h = bearer.header;
       const alg = h['alg'];
       if (typeof alg !== 'string' || !ALLOWED_ALGS.has(alg)) {
-        return reject(`alg ${JSON.stringify(alg ?? null)} is not one of ${BEARER_ALGORITHMS.join(', ')}`);
+        return rejected(r, sha, `alg ${JSON.stringify(alg ?? null)} is not one of ${BEARER_ALGORITHMS.join(', ')}`);
       }
       for (const name of FORBIDDEN_HEADERS) {
-        if (Object.prototype.hasOwnProperty.call(h, name)) return reject(`header parameter "${name}" is not allowed`);
+        if (Object.prototype.hasOwnProperty.call(h, name)) return rejected(r, sha, `header parameter "${name}" is not allowed`);
       }
       const typ = h['typ'];
-      if (typ !== undefined && typ !== 'JWT' && typ !== 'JOSE') return reject('typ must be absent, "JWT" or "JOSE"');
+      if (typ !== undefined && typ !== 'JWT' && typ !== 'JOSE') return rejected(r, sha, 'typ must be absent, "JWT" or "JOSE"');
       const kid = h['kid'];
-      if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0)) return reject('kid must be a non-empty string');
-      if (kid === undefined && r.via === 'jwt-svid') return reject('kid is required for a JWT-SVID');
+      if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0)) return rejected(r, sha, 'kid must be a non-empty string');
+      if (kid === undefined && r.via === 'jwt-svid') return rejected(r, sha, 'kid is required for a JWT-SVID');
 
       const key = await r.keys.getKey(alg, kid);
-      if (!key.ok) return reject(key.detail);
+      if (!key.ok) return rejected(r, sha, key.detail);
 
       let payload: JWTPayload;
       try {
@@ -193,25 +193,25 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
           currentDate: new Date(nowMs),
         }));
       } catch (err) {
-        return reject(joseDetail(err));
+        return rejected(r, sha, joseDetail(err));
       }
 
       if (r.via === 'jwt-svid') {
         const sub = payload.sub!;
         const id = parseSpiffeId(sub);
-        if (id === null) return reject(`sub is not a valid SPIFFE ID: ${spiffeIdError(sub)}`);
-        if (id.trustDomain !== r.trustDomain) return reject('sub is outside the bundle trust domain');
+        if (id === null) return rejected(r, sha, `sub is not a valid SPIFFE ID: ${spiffeIdError(sub)}`);
+        if (id.trustDomain !== r.trustDomain) return rejected(r, sha, 'sub is outside the bundle trust domain');
         return result(null, id.id, id.trustDomain, 'jwt-svid', null, r.issuer, sha);
       }
 
       const oidc = r.oidc!;
       for (const name of Object.keys(oidc.claims)) {
         const v = Object.prototype.hasOwnProperty.call(payload, name) ? payload[name] : undefined;
-        if (typeof v !== 'string') return reject(`required claim "${name}" is ${v === undefined ? 'missing' : 'not a string'}`);
-        if (!oidc.claims[name]!.includes(v)) return reject(`claim "${name}" has a value that is not allowed`);
+        if (typeof v !== 'string') return rejected(r, sha, `required claim "${name}" is ${v === undefined ? 'missing' : 'not a string'}`);
+        if (!oidc.claims[name]!.includes(v)) return rejected(r, sha, `claim "${name}" has a value that is not allowed`);
       }
       const subject = renderSubject(oidc.subject, payload);
-      if (!subject.ok) return reject(subject.detail);
+      if (!subject.ok) return rejected(r, sha, subject.detail);
       return result(null, subject.spiffe.id, subject.spiffe.trustDomain, 'oidc', null, r.issuer, sha);
     } catch {
       return result('INVALID_IDENTITY', null, null, r?.via ?? null, 'bearer verification failed unexpectedly', r?.issuer ?? null, sha);
@@ -231,6 +231,10 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       for (const s of sets) s.close();
     },
   };
+}
+
+function rejected(r: Route, sha: string, detail: string): IdentityResult {
+  return result('INVALID_IDENTITY', null, null, r.via, detail, r.issuer, sha);
 }
 
 /** jose's error code and message (claim names, never claim values or key material). */

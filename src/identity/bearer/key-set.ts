@@ -11,8 +11,9 @@
  *  - an unknown `kid` triggers a reload at most once per cooldown (default 30 s), so tokens
  *    with made-up kids cannot make mandate hammer the issuer;
  *  - refreshes run in the background every refresh interval (default 5 min; a JWT-SVID
- *    bundle's `spiffe_refresh_hint` overrides it, clamped to 30 s..24 h) while the current set
- *    keeps serving;
+ *    bundle's `spiffe_refresh_hint` overrides it, clamped to 30 s..24 h), driven by a timer
+ *    and by requests, while the current set keeps serving;
+ *  - a request never waits longer than `requestWaitMs` for a load;
  *  - when loads fail, the last good set keeps serving until `maxStalenessMs` after its last
  *    successful load, then tokens are refused (fail closed) until a load succeeds;
  *  - files are re-read on change (fs.watch on the directory, so atomic renames and Kubernetes
@@ -35,6 +36,13 @@ export interface KeySetDeps {
   readonly refreshMs: number;
   readonly pollMs: number;
   readonly timeoutMs: number;
+  /**
+   * Longest a request waits for a load it triggered (unknown kid, no usable set). Envoy's
+   * default ext_authz timeout is 200 ms, and a timed-out Check is an error, not a deny (with
+   * failure_mode_allow it lets the request through), so the request is refused instead and
+   * the load carries on in the background for the next one.
+   */
+  readonly requestWaitMs: number;
   readonly watch: boolean;
 }
 
@@ -79,7 +87,16 @@ export class KeySet {
     this.#maxStalenessMs = maxStalenessMs;
     this.#deps = deps;
     this.#refreshMs = location.kind === 'file' ? deps.pollMs : deps.refreshMs;
-    if (location.kind === 'file') this.#startWatching(location.path);
+    if (location.kind === 'file') {
+      this.#startWatching(location.path);
+    } else {
+      // Keeps the set fresh without traffic, so an idle hour does not leave it stale.
+      this.#timer = setInterval(() => {
+        const now = this.#deps.now();
+        if (now >= this.#nextRefreshAt) void this.#refresh(now, false);
+      }, Math.min(deps.refreshMs, 30_000));
+      this.#timer.unref();
+    }
   }
 
   /** Starts the first load without waiting for it. */
@@ -99,7 +116,9 @@ export class KeySet {
     try {
       const now = this.#deps.now();
       if (!this.#usable(now)) {
-        await this.#refresh(now, false);
+        if ((await this.#bounded(this.#refresh(now, false))) === 'timeout') {
+          return { ok: false, detail: `key set of ${this.#issuer} still loading` };
+        }
         if (!this.#usable(this.#deps.now())) return { ok: false, detail: this.#unavailableDetail() };
       } else if (now >= this.#nextRefreshAt) {
         void this.#refresh(now, false);
@@ -107,7 +126,9 @@ export class KeySet {
       const first = await this.#lookup(alg, kid);
       if (first !== 'no-match') return first;
       // An unknown kid may be a freshly rotated key: reload, at most once per cooldown.
-      if (await this.#refresh(now, false)) {
+      const reloaded = await this.#bounded(this.#refresh(now, false));
+      if (reloaded === 'timeout') return { ok: false, detail: `key set of ${this.#issuer} still loading` };
+      if (reloaded) {
         const second = await this.#lookup(alg, kid);
         if (second !== 'no-match') return second;
       }
@@ -115,6 +136,16 @@ export class KeySet {
     } catch {
       return { ok: false, detail: 'key lookup failed unexpectedly' };
     }
+  }
+
+  /** The load's outcome, or 'timeout' once `requestWaitMs` has passed (the load goes on). */
+  #bounded(load: Promise<boolean>): Promise<boolean | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(resolve, this.#deps.requestWaitMs, 'timeout');
+      timer.unref();
+    });
+    return Promise.race([load, timeout]).finally(() => clearTimeout(timer));
   }
 
   stats(): KeySetStats {
