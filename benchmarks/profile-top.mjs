@@ -2,15 +2,16 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`, or `run.mjs --cpu-prof DIR`):
  * the functions with the most self time and the most inclusive time, as % of samples.
  *
- *   node benchmarks/profile-top.mjs FILE.cpuprofile [REGEX] [N] [UNDER]
+ *   node benchmarks/profile-top.mjs FILE.cpuprofile [REGEX] [N] [UNDER] [AFTER_S]
  *
  * REGEX keeps only matching `function file:line` entries (e.g. 'dist/' for mandate's own);
  * UNDER counts only samples with a matching frame on the stack (e.g. 'onStreamReadable'
- * or 'measure' to leave start-up out), percentages then being of those samples.
+ * or 'measure' to leave start-up out), percentages then being of those samples; AFTER_S
+ * skips the first seconds of the profile (start-up, policy loading).
  */
 import fs from 'node:fs';
 
-export function profileTop(file, filter = null, n = 25, under = null) {
+export function profileTop(file, filter = null, n = 25, under = null, afterS = 0) {
   const p = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map();
@@ -28,9 +29,11 @@ export function profileTop(file, filter = null, n = 25, under = null) {
   };
   const selfById = new Map();
   let total = 0;
+  let clock = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const d = p.timeDeltas[i] ?? 0;
-    if (!scoped(p.samples[i])) continue;
+    clock += d;
+    if (clock < afterS * 1e6 || !scoped(p.samples[i])) continue;
     total += d;
     selfById.set(p.samples[i], (selfById.get(p.samples[i]) ?? 0) + d);
   }
@@ -60,6 +63,6 @@ export function renderTop(t) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, re, n, under] = process.argv.slice(2);
-  process.stdout.write(renderTop(profileTop(file, re ? new RegExp(re) : null, n ? Number(n) : 25, under ? new RegExp(under) : null)));
+  const [file, re, n, under, after] = process.argv.slice(2);
+  process.stdout.write(renderTop(profileTop(file, re ? new RegExp(re) : null, n ? Number(n) : 25, under ? new RegExp(under) : null, after ? Number(after) : 0)));
 }
