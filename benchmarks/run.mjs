@@ -60,7 +60,7 @@ function runCase(script, args, timeoutMs) {
   });
 }
 
-const results = { meta: {}, inproc: [], peers: [], e2e: [], failures: [] };
+const results = { meta: {}, inproc: [], codec: [], peers: [], e2e: [], failures: [] };
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 results.meta = {
@@ -88,6 +88,13 @@ if (only.has('inproc')) {
       log(`in-process mandate: ${n} mandates, ${mix} mix`);
       record('inproc', await runCase('inproc-mandate.mjs', ['--mandates', n, '--mix', mix, '--maxMs', inprocMs], 600000), `mandate ${n} ${mix}`);
     }
+  }
+}
+
+if (only.has('inproc')) {
+  for (const what of ['decode', 'encode']) {
+    log(`codec: ${what}`);
+    record('codec', await runCase('inproc-codec.mjs', ['--what', what, '--maxMs', inprocMs], 120000), `codec ${what}`);
   }
 }
 

@@ -80,6 +80,13 @@ export function renderTable(res) {
     out += '\n';
   }
 
+  if (res.codec?.length > 0) {
+    out += 'In process: the gRPC message codec around one decision (proto-loader, as grpc-js runs it), µs per call\n';
+    out += table(['step', 'median µs', 'p99 µs', 'ops/s'],
+      res.codec.map((r) => (r.ok ? [r.engine, f(r.medianUs, 3), f(r.p99Us, 3), ops(r.opsPerSec)] : [r.label, 'FAILED', '', ''])), [40, 10, 10, 8]);
+    out += '\n';
+  }
+
   if (res.peers.length > 0) {
     out += 'Peers in process, same requests (allow + deny reasons the peers can express), µs per decision\n';
     const mandateAt = {};
