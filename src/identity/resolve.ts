@@ -102,6 +102,19 @@ export function resolveIdentity(
 
 function withTrust(r: IdentityResult, trusted: ReadonlySet<string>): IdentityResult {
   if (r.trustDomain !== null && trusted.has(r.trustDomain)) return r;
+  if (r.via === 'oidc') {
+    // SPEC 4 item 4: an OIDC token maps to an ID "in a configured trust domain", else the
+    // token is rejected. The ID is mandate's own construction, not the caller's claim.
+    return {
+      reason: 'INVALID_IDENTITY',
+      spiffeId: null,
+      trustDomain: null,
+      via: r.via,
+      detail: `subject template gives ${r.spiffeId}, outside the trusted trust domains`,
+      issuer: r.issuer,
+      tokenSha256: r.tokenSha256,
+    };
+  }
   return {
     reason: 'UNTRUSTED_DOMAIN',
     spiffeId: r.spiffeId,

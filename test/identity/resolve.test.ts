@@ -132,6 +132,16 @@ describe('resolveIdentity bearer path', () => {
     expect(r).toMatchObject({ reason: 'UNTRUSTED_DOMAIN', spiffeId: FOREIGN, via: 'jwt-svid', tokenSha256: 'abcd' });
   });
 
+  it('rejects an OIDC mapping outside the trusted trust domains as INVALID_IDENTITY', async () => {
+    const bearer = fakeBearer({ spiffeId: 'spiffe://ci.example.org/repo/a/workflow/b', trustDomain: 'ci.example.org', via: 'oidc' });
+    const r = await resolveIdentity(input({ authorization: 'Bearer x' }), { trustXfcc: false, bearer }, TRUSTED, NOW);
+    expect(r).toEqual({
+      reason: 'INVALID_IDENTITY', spiffeId: null, trustDomain: null, via: 'oidc',
+      detail: 'subject template gives spiffe://ci.example.org/repo/a/workflow/b, outside the trusted trust domains',
+      issuer: 'iss', tokenSha256: 'abcd',
+    });
+  });
+
   it('passes a bearer rejection through and never rejects the promise', async () => {
     const rejecting = fakeBearer({ reason: 'INVALID_IDENTITY', detail: 'bad aud', via: 'jwt-svid' });
     expect(await resolveIdentity(input({ authorization: 'Bearer x' }), { trustXfcc: false, bearer: rejecting }, TRUSTED, NOW))
