@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { xfccLastUri } from '../../src/identity/xfcc.js';
 
@@ -58,5 +59,27 @@ describe('xfccLastUri refuses malformed headers', () => {
       ok: false,
       detail: 'x-forwarded-client-cert last element has several URI values',
     });
+  });
+});
+
+describe('xfccLastUri property', () => {
+  // Any value Envoy could quote (commas, semicolons, equals, quotes, backslashes).
+  const quotedValue = fc.string({ maxLength: 20 }).map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  const pair = fc.tuple(fc.constantFrom('By', 'Hash', 'Subject', 'DNS', 'Cert', 'Chain'), quotedValue).map(([k, v]) => `${k}=${v}`);
+  const id = fc.stringMatching(/^[a-z0-9]{1,8}$/).map((s) => `spiffe://prod.example.org/ns/${s}`);
+  const element = fc.tuple(fc.array(pair, { maxLength: 4 }), fc.option(id, { nil: null }));
+
+  it('returns the URI of the last element, whatever earlier elements hold', () => {
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 5 }), (elements) => {
+        const header = elements
+          .map(([pairs, uri]) => [...pairs, ...(uri === null ? [] : [`URI=${uri}`])])
+          .map((pairs) => (pairs.length === 0 ? ['Hash=0'] : pairs).join(';'))
+          .join(',');
+        const last = elements[elements.length - 1]![1];
+        expect(xfccLastUri(header)).toEqual({ ok: true, uri: last });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
