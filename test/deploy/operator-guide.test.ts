@@ -106,7 +106,7 @@ describe('docs/operator-guide.md', () => {
   });
 
   it('names only files that exist', () => {
-    const paths = [...GUIDE.matchAll(/`((?:envoy|deploy\/k8s|deploy\/istio|examples)\/[\w./-]*)`/g)].map((m) => m[1] as string);
+    const paths = [...GUIDE.matchAll(/`((?:envoy|deploy\/k8s|deploy\/istio|deploy\/monitoring|examples)\/[\w./-]*)`/g)].map((m) => m[1] as string);
     expect(paths.length).toBeGreaterThan(10);
     for (const p of paths) expect(fs.existsSync(path.join(ROOT, p)), p).toBe(true);
   });
