@@ -18,7 +18,7 @@ interface Rule {
 const alerts = parse(read('deploy/monitoring/prometheus-alerts.yaml')) as { groups: { name: string; rules: Rule[] }[] };
 const dashboard = JSON.parse(read('deploy/monitoring/grafana-dashboard.json')) as {
   uid: string;
-  panels: { type: string; title: string; targets?: { expr: string }[] }[];
+  panels: { id: number; type: string; title: string; targets?: { expr: string; refId: string }[] }[];
 };
 const rules = alerts.groups.flatMap((g) => g.rules);
 const dashboardExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
@@ -86,7 +86,7 @@ describe('deploy/monitoring', () => {
   });
 
   it('dashboard panels have unique ids and targets have refIds', () => {
-    const panels = dashboard.panels as { id: number; targets?: { refId: string }[] }[];
+    const panels = dashboard.panels;
     expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
     for (const p of panels) for (const t of p.targets ?? []) expect(t.refId).toMatch(/^[A-Z]$/);
     expect(dashboard.uid).toBe('mandate-overview');
