@@ -60,6 +60,8 @@ interface Route {
   readonly keys: KeySet;
   readonly options: JWTVerifyOptions;
   readonly oidc: OidcIssuerConfig | null;
+  /** OIDC required claims as [name, allowed values] pairs, listed once. */
+  readonly claimChecks: ReadonlyArray<readonly [string, readonly string[]]>;
   /** JWT-SVID only: the bundle's trust domain. */
   readonly trustDomain: string | null;
 }
@@ -117,6 +119,7 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
         requiredClaims: ['exp'],
       }),
       oidc: o,
+      claimChecks: Object.freeze(Object.entries(o.claims)),
       trustDomain: null,
     });
   }
@@ -134,6 +137,7 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
         requiredClaims: ['exp', 'sub'],
       }),
       oidc: null,
+      claimChecks: [],
       trustDomain: j.trustDomain,
     });
   }
@@ -171,7 +175,7 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       const h = bearer.header;
       const alg = h['alg'];
       if (typeof alg !== 'string' || !ALLOWED_ALGS.has(alg)) {
-        return rejected(r, sha, `alg ${JSON.stringify(alg ?? null)} is not one of ${BEARER_ALGORITHMS.join(', ')}`);
+        return rejected(r, sha, `alg ${clip(JSON.stringify(alg ?? null))} is not one of ${BEARER_ALGORITHMS.join(', ')}`);
       }
       for (const name of FORBIDDEN_HEADERS) {
         if (Object.prototype.hasOwnProperty.call(h, name)) return rejected(r, sha, `header parameter "${name}" is not allowed`);
@@ -204,13 +208,12 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
         return result(null, id.id, id.trustDomain, 'jwt-svid', null, r.issuer, sha);
       }
 
-      const oidc = r.oidc!;
-      for (const name of Object.keys(oidc.claims)) {
+      for (const [name, allowed] of r.claimChecks) {
         const v = Object.prototype.hasOwnProperty.call(payload, name) ? payload[name] : undefined;
         if (typeof v !== 'string') return rejected(r, sha, `required claim "${name}" is ${v === undefined ? 'missing' : 'not a string'}`);
-        if (!oidc.claims[name]!.includes(v)) return rejected(r, sha, `claim "${name}" has a value that is not allowed`);
+        if (!allowed.includes(v)) return rejected(r, sha, `claim "${name}" has a value that is not allowed`);
       }
-      const subject = renderSubject(oidc.subject, payload);
+      const subject = renderSubject(r.oidc!.subject, payload);
       if (!subject.ok) return rejected(r, sha, subject.detail);
       return result(null, subject.spiffe.id, subject.spiffe.trustDomain, 'oidc', null, r.issuer, sha);
     } catch {
@@ -231,6 +234,11 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       for (const s of sets) s.close();
     },
   };
+}
+
+/** Caller-controlled text in a log detail, cut to a readable length. */
+function clip(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
 }
 
 function rejected(r: Route, sha: string, detail: string): IdentityResult {

@@ -132,7 +132,7 @@ export class KeySet {
         const second = await this.#lookup(alg, kid);
         if (second !== 'no-match') return second;
       }
-      return { ok: false, detail: kid === undefined ? `no key of the set fits alg ${alg}` : `no key with kid "${kid}" fits alg ${alg}` };
+      return { ok: false, detail: kid === undefined ? `no key of the set fits alg ${alg}` : `no key with kid "${clip(kid)}" fits alg ${alg}` };
     } catch {
       return { ok: false, detail: 'key lookup failed unexpectedly' };
     }
@@ -193,7 +193,7 @@ export class KeySet {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ERR_JWKS_NO_MATCHING_KEY') return 'no-match';
-      if (code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') return { ok: false, detail: `several keys match kid "${kid}"` };
+      if (code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') return { ok: false, detail: `several keys match kid "${clip(kid ?? '')}"` };
       return { ok: false, detail: `key import failed (${typeof code === 'string' ? code : 'unknown error'})` };
     }
   }
@@ -361,6 +361,11 @@ export class KeySet {
 }
 
 class LoadError extends Error {}
+
+/** A caller-chosen kid in a log detail, cut to a readable length. */
+function clip(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}
 
 function parseJson(text: string, from: string): unknown {
   try {
