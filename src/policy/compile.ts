@@ -12,6 +12,7 @@ import type {
   CompiledPolicy,
 } from './compiled.js';
 import { normalizeHost } from './hosts.js';
+import type { HostPort } from './hosts.js';
 import type { FunctionSpec, MandateDoc, PolicySet } from './model.js';
 import { compilePathTemplate, matchPathTemplate } from './paths.js';
 import type { PathTemplate } from './paths.js';
@@ -112,35 +113,79 @@ function push(map: Map<string, CompiledAction[]>, key: string, action: CompiledA
   else list.push(action);
 }
 
-function compileFunction(spec: FunctionSpec, methodSets: Map<string, ReadonlySet<string>>): CompiledFunction {
-  const byPrincipal = new Map<string, CompiledAction[]>();
-  const byHost = new Map<string, CompiledAction[]>();
-  spec.actions.forEach((a, index) => {
-    const templates: PathTemplate[] = [];
-    for (const p of a.paths) {
+const EMPTY_INDEX: ReadonlyMap<string, readonly CompiledAction[]> = new Map();
+
+/**
+ * Work shared across one compile. Large estates repeat the same paths, method lists and
+ * hosts across thousands of mandates; compiled templates, Sets and hosts are immutable, so
+ * one instance serves them all (fewer allocations, and 100,000 mandates compile in about a
+ * second on the shared 2-core box; see docs/policy.md).
+ */
+interface Shared {
+  readonly templates: Map<string, readonly PathTemplate[]>;
+  readonly methods: Map<string, ReadonlySet<string> | null>;
+  readonly hosts: Map<string, HostPort | null>;
+}
+
+function templatesFor(paths: readonly string[], shared: Shared): readonly PathTemplate[] {
+  const key = paths.join('\n'); // a template cannot contain a newline
+  let list = shared.templates.get(key);
+  if (list === undefined) {
+    const out: PathTemplate[] = [];
+    for (const p of paths) {
       // The validator has already refused bad templates; one that still fails never matches.
       const r = compilePathTemplate(p);
-      if (r.template !== null) templates.push(r.template);
+      if (r.template !== null) out.push(r.template);
     }
-    let methods: ReadonlySet<string> | null = null;
-    if (!(a.methods.length === 1 && a.methods[0] === '*')) {
-      // Method lists repeat across actions; share one frozen Set per distinct list.
-      const key = a.methods.join(' ');
-      methods = methodSets.get(key) ?? null;
-      if (methods === null) {
-        methods = new Set(a.methods);
-        methodSets.set(key, methods);
-      }
-    }
+    list = Object.freeze(out);
+    shared.templates.set(key, list);
+  }
+  return list;
+}
+
+function methodsFor(methods: readonly string[], shared: Shared): ReadonlySet<string> | null {
+  const key = methods.join(' ');
+  let set = shared.methods.get(key);
+  if (set === undefined) {
+    set = methods.length === 1 && methods[0] === '*' ? null : new Set(methods);
+    shared.methods.set(key, set);
+  }
+  return set;
+}
+
+function hostFor(target: string, shared: Shared): HostPort | null {
+  let hp = shared.hosts.get(target);
+  if (hp === undefined) {
+    hp = normalizeHost(target);
+    shared.hosts.set(target, hp);
+  }
+  return hp;
+}
+
+function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
+  let byPrincipal: Map<string, CompiledAction[]> | null = null;
+  let byHost: Map<string, CompiledAction[]> | null = null;
+  const actions = spec.actions;
+  for (let index = 0; index < actions.length; index++) {
+    const a = actions[index]!;
+    const templates = templatesFor(a.paths, shared);
+    const methods = methodsFor(a.methods, shared);
     if (a.target.startsWith('spiffe://')) {
-      push(byPrincipal, a.target, { index, port: 0, methods, templates });
-      return;
+      push((byPrincipal ??= new Map()), a.target, { index, port: 0, methods, templates });
+      continue;
     }
-    const hp = normalizeHost(a.target);
-    if (hp === null) return; // refused by the validator; never matches
-    push(byHost, hp.host, { index, port: hp.port ?? 0, methods, templates });
-  });
-  return new Fn(spec, byPrincipal, byHost);
+    const hp = hostFor(a.target, shared);
+    if (hp === null) continue; // refused by the validator; never matches
+    push((byHost ??= new Map()), hp.host, { index, port: hp.port ?? 0, methods, templates });
+  }
+  return new Fn(spec, byPrincipal ?? EMPTY_INDEX, byHost ?? EMPTY_INDEX);
+}
+
+/** The trust domain of an already validated subject, without re-parsing it. */
+function trustDomainOfValid(subject: string): string | null {
+  const prefix = 'spiffe://';
+  const slash = subject.indexOf('/', prefix.length);
+  return subject.startsWith(prefix) && slash > prefix.length ? subject.slice(prefix.length, slash) : trustDomainOf(subject);
 }
 
 /**
@@ -150,15 +195,15 @@ function compileFunction(spec: FunctionSpec, methodSets: Map<string, ReadonlySet
 export function compilePolicy(set: PolicySet): CompiledPolicy {
   const bySubject = new Map<string, CompiledMandate>();
   const domains = new Set<string>();
-  const methodSets = new Map<string, ReadonlySet<string>>();
+  const shared: Shared = { templates: new Map(), methods: new Map(), hosts: new Map() };
   for (const doc of set.mandates) {
     const fns = new Map<string, CompiledFunction>();
     for (const f of doc.functions) {
-      if (!fns.has(f.name)) fns.set(f.name, compileFunction(f, methodSets));
+      if (!fns.has(f.name)) fns.set(f.name, compileFunction(f, shared));
     }
     // The validator refuses duplicate subjects; should one slip through, the first wins.
     if (!bySubject.has(doc.subject)) bySubject.set(doc.subject, new Mandate(doc, fns));
-    const td = trustDomainOf(doc.subject);
+    const td = trustDomainOfValid(doc.subject);
     if (td !== null) domains.add(td);
   }
   return new Policy(set, bySubject, domains);

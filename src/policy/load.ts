@@ -11,7 +11,8 @@ import path from 'node:path';
 import { diagnostic, sortDiagnostics } from './diagnostics.js';
 import type { Diagnostic, LoadResult, PolicySet } from './model.js';
 import { parsePolicyText } from './parse.js';
-import { validatePolicyDocuments } from './validate.js';
+import { combineFileResults, validatePolicyFile } from './validate.js';
+import type { FileResult } from './validate.js';
 
 /** One policy file's text, as loadPolicySet read it or as a test supplies it. */
 export interface PolicyText {
@@ -29,6 +30,8 @@ export interface PolicyText {
 export interface LoadOptions {
   /** Relative paths are resolved against this directory; default process.cwd(). */
   readonly cwd?: string;
+  /** Reuse the results of unchanged files from recent loads (default true). */
+  readonly cache?: boolean;
 }
 
 const POLICY_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -56,11 +59,40 @@ export function policyRevision(files: readonly PolicyText[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Validates texts already in memory; `extra` holds problems found while reading. */
-export function parsePolicyTexts(files: readonly PolicyText[], extra: readonly Diagnostic[] = []): LoadResult {
+/**
+ * Per-file results of recent loads, keyed by file name and reused while the text is
+ * unchanged. Parsing YAML dominates loading (about 0.4 ms of CPU per mandate document with
+ * the `yaml` package on the shared 2-core box), so a reload after editing one file of a
+ * large estate re-parses that file only. A result depends on (name, text) alone, so reuse
+ * is exact. Two generations are kept: the files of the latest load and of the one before.
+ */
+let currentGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
+let previousGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
+
+function fileResult(f: PolicyText, cache: boolean): FileResult {
+  if (!cache) return validatePolicyFile(parsePolicyText(f.name, f.text));
+  const hit = currentGeneration.get(f.name) ?? previousGeneration.get(f.name);
+  if (hit !== undefined && hit.text === f.text) return hit.result;
+  return validatePolicyFile(parsePolicyText(f.name, f.text));
+}
+
+/**
+ * Validates texts already in memory; `extra` holds problems found while reading. With
+ * `cache` (the default), results for unchanged (name, text) pairs are reused.
+ */
+export function parsePolicyTexts(files: readonly PolicyText[], extra: readonly Diagnostic[] = [], cache = true): LoadResult {
   const sorted = [...files].sort((a, b) => cmp(a.name, b.name));
-  const parsed = sorted.map((f) => parsePolicyText(f.name, f.text));
-  const result = validatePolicyDocuments(parsed);
+  const generation = new Map<string, { readonly text: string; readonly result: FileResult }>();
+  const results = sorted.map((f) => {
+    const result = fileResult(f, cache);
+    if (cache) generation.set(f.name, { text: f.text, result });
+    return result;
+  });
+  if (cache) {
+    previousGeneration = currentGeneration;
+    currentGeneration = generation;
+  }
+  const result = combineFileResults(results);
   const diagnostics = [...extra, ...result.diagnostics];
   if (diagnostics.length > 0) {
     return Object.freeze({ ok: false as const, diagnostics: Object.freeze(sortDiagnostics(diagnostics)) });
@@ -205,5 +237,5 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
       diags.push(diagnostic(at(f.name), 'READ_ERROR', errorText(err)));
     }
   }
-  return parsePolicyTexts(texts, diags);
+  return parsePolicyTexts(texts, diags, options.cache ?? true);
 }

@@ -220,9 +220,21 @@ export function targetKey(target: string): string {
   return hp.port === null ? hp.host : `${hp.host}:${hp.port}`;
 }
 
-interface Named {
+export interface Named {
   readonly name: string;
   readonly at: SourceLocation;
+}
+
+/** What one file contributes: its documents, its own problems, and the keys checked across files. */
+export interface FileResult {
+  readonly mandates: readonly MandateDoc[];
+  readonly targets: readonly TargetDoc[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly mandateNames: readonly Named[];
+  readonly targetNames: readonly Named[];
+  readonly subjects: readonly Named[];
+  /** Target documents' matches, normalised with targetKey(). */
+  readonly matches: readonly Named[];
 }
 
 export interface ValidatedDocuments {
@@ -231,61 +243,80 @@ export interface ValidatedDocuments {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Checks every document of every file, then the rules that span documents. */
-export function validatePolicyDocuments(files: readonly ParsedFile[]): ValidatedDocuments {
-  const diagnostics: Diagnostic[] = [];
+/**
+ * Checks every document of one file. The result depends on the file's name and text
+ * only, which is what lets the loader reuse it for unchanged files on reload.
+ */
+export function validatePolicyFile(file: ParsedFile): FileResult {
+  const diagnostics: Diagnostic[] = [...file.diagnostics];
   const mandates: MandateDoc[] = [];
   const targets: TargetDoc[] = [];
   const mandateNames: Named[] = [];
   const targetNames: Named[] = [];
   const subjects: Named[] = [];
   const matches: Named[] = [];
-  for (const file of files) {
-    diagnostics.push(...file.diagnostics);
-    const c = new Checker(file.file, file.lineCounter, diagnostics);
-    for (const { doc, location } of file.documents) {
-      const root = doc.contents as Node | null;
-      if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
-      const rootAt = c.at(root, location);
-      const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
-      if (top === null) continue;
-      const apiVersion = c.string(top, 'apiVersion', rootAt, 'a policy document', true);
-      if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
-        c.report(top.get('apiVersion')!.at, 'UNSUPPORTED_API_VERSION', `apiVersion "${apiVersion}" is not supported; use "${API_VERSION}"`);
-      }
-      const kind = c.string(top, 'kind', rootAt, 'a policy document', true);
-      if (typeof kind === 'string' && kind !== 'Mandate' && kind !== 'Target') {
-        c.report(top.get('kind')!.at, 'UNKNOWN_KIND', `kind "${kind}" is not Mandate or Target`);
-      }
-      const meta = readMetadata(c, top, rootAt);
-      const specField = top.get('spec');
-      if (kind !== 'Mandate' && kind !== 'Target') {
-        continue; // without a known kind there is no schema to check spec against
-      }
-      if (specField === undefined || specField.value === null) {
-        c.report(specField?.keyAt ?? rootAt, 'MISSING_FIELD', `a ${kind} needs "spec"`);
-        continue;
-      }
-      if (kind === 'Mandate') {
-        const m = readMandate(c, specField, meta, rootAt);
-        if (m === null) continue;
-        mandates.push(m.doc);
-        if (meta.name !== null) mandateNames.push({ name: meta.name, at: meta.nameAt });
-        if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt });
-      } else {
-        const t = readTarget(c, specField, meta, rootAt);
-        if (t === null) continue;
-        targets.push(t.doc);
-        if (meta.name !== null) targetNames.push({ name: meta.name, at: meta.nameAt });
-        if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt });
-      }
+  const c = new Checker(file.file, file.lineCounter, diagnostics);
+  for (const { doc, location } of file.documents) {
+    const root = doc.contents as Node | null;
+    if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
+    const rootAt = c.at(root, location);
+    const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
+    if (top === null) continue;
+    const apiVersion = c.string(top, 'apiVersion', rootAt, 'a policy document', true);
+    if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
+      c.report(top.get('apiVersion')!.at, 'UNSUPPORTED_API_VERSION', `apiVersion "${apiVersion}" is not supported; use "${API_VERSION}"`);
+    }
+    const kind = c.string(top, 'kind', rootAt, 'a policy document', true);
+    if (typeof kind === 'string' && kind !== 'Mandate' && kind !== 'Target') {
+      c.report(top.get('kind')!.at, 'UNKNOWN_KIND', `kind "${kind}" is not Mandate or Target`);
+    }
+    const meta = readMetadata(c, top, rootAt);
+    const specField = top.get('spec');
+    if (kind !== 'Mandate' && kind !== 'Target') {
+      continue; // without a known kind there is no schema to check spec against
+    }
+    if (specField === undefined || specField.value === null) {
+      c.report(specField?.keyAt ?? rootAt, 'MISSING_FIELD', `a ${kind} needs "spec"`);
+      continue;
+    }
+    if (kind === 'Mandate') {
+      const m = readMandate(c, specField, meta, rootAt);
+      if (m === null) continue;
+      mandates.push(m.doc);
+      if (meta.name !== null) mandateNames.push({ name: meta.name, at: meta.nameAt });
+      if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt });
+    } else {
+      const t = readTarget(c, specField, meta, rootAt);
+      if (t === null) continue;
+      targets.push(t.doc);
+      if (meta.name !== null) targetNames.push({ name: meta.name, at: meta.nameAt });
+      if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt });
     }
   }
-  duplicates(diagnostics, mandateNames, 'DUPLICATE_NAME', (n) => `mandate name "${n}" is already used`);
-  duplicates(diagnostics, targetNames, 'DUPLICATE_NAME', (n) => `target name "${n}" is already used`);
-  duplicates(diagnostics, subjects, 'DUPLICATE_SUBJECT', (n) => `subject "${n}" already has a mandate (one mandate per subject)`);
-  duplicates(diagnostics, matches, 'DUPLICATE_TARGET', (n) => `target "${n}" is already described`);
+  return Object.freeze({ mandates, targets, diagnostics, mandateNames, targetNames, subjects, matches });
+}
+
+/** Joins per-file results (in file order) and applies the rules that span documents. */
+export function combineFileResults(results: readonly FileResult[]): ValidatedDocuments {
+  const diagnostics: Diagnostic[] = [];
+  const mandates: MandateDoc[] = [];
+  const targets: TargetDoc[] = [];
+  for (const r of results) {
+    for (const d of r.diagnostics) diagnostics.push(d);
+    for (const m of r.mandates) mandates.push(m);
+    for (const t of r.targets) targets.push(t);
+  }
+  const all = (pick: (r: FileResult) => readonly Named[]): Named[] => results.flatMap(pick);
+  duplicates(diagnostics, all((r) => r.mandateNames), 'DUPLICATE_NAME', (n) => `mandate name "${n}" is already used`);
+  duplicates(diagnostics, all((r) => r.targetNames), 'DUPLICATE_NAME', (n) => `target name "${n}" is already used`);
+  duplicates(diagnostics, all((r) => r.subjects), 'DUPLICATE_SUBJECT', (n) => `subject "${n}" already has a mandate (one mandate per subject)`);
+  duplicates(diagnostics, all((r) => r.matches), 'DUPLICATE_TARGET', (n) => `target "${n}" is already described`);
   return { mandates, targets, diagnostics };
+}
+
+/** Checks every document of every file, then the rules that span documents. */
+export function validatePolicyDocuments(files: readonly ParsedFile[]): ValidatedDocuments {
+  return combineFileResults(files.map(validatePolicyFile));
 }
 
 /** Reports every occurrence after the first (in file order), pointing back at the first. */

@@ -156,6 +156,31 @@ describe('loadPolicySet', () => {
   });
 });
 
+describe('reuse of unchanged files', () => {
+  it('reuses the documents of unchanged files and re-reads changed ones', async () => {
+    await write('p/a.yaml', mandate('a'));
+    await write('p/b.yaml', mandate('b'));
+    const first = ok(await loadPolicySet(['p'], { cwd: root }));
+    await write('p/b.yaml', mandate('b2'));
+    const second = ok(await loadPolicySet(['p'], { cwd: root }));
+    expect(second.mandates[0]).toBe(first.mandates[0]); // a.yaml unchanged: same frozen object
+    expect(second.mandates.map((m) => m.name)).toEqual(['a', 'b2']);
+    const fresh = ok(await loadPolicySet(['p'], { cwd: root, cache: false }));
+    expect(fresh.mandates[0]).not.toBe(first.mandates[0]);
+    expect(fresh.mandates[0]).toEqual(first.mandates[0]);
+  });
+
+  it('still checks rules across files when only one file changed', async () => {
+    await write('p/a.yaml', mandate('a'));
+    await write('p/b.yaml', mandate('b'));
+    ok(await loadPolicySet(['p'], { cwd: root }));
+    await write('p/b.yaml', mandate('a'));
+    expect(codes(await loadPolicySet(['p'], { cwd: root }))).toEqual(['p/b.yaml: DUPLICATE_NAME', 'p/b.yaml: DUPLICATE_SUBJECT']);
+    await write('p/b.yaml', mandate('b'));
+    expect(ok(await loadPolicySet(['p'], { cwd: root })).mandates).toHaveLength(2);
+  });
+});
+
 describe('revision', () => {
   it('is 16 hex characters, the same for the same tree wherever it is', async () => {
     for (const dir of ['one', 'two/deeper']) {
