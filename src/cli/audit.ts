@@ -2,7 +2,8 @@
  * `mandate audit verify FILE [--anchor HASH] [--allow-restarts]`: checks the hash chain of a
  * decision log written with --audit-chain. Exit 0 with a count when intact; exit 1 with
  * `line N: …` naming the first broken, edited or missing line; exit 2 on bad usage or an
- * unreadable file. The file is streamed, so logs larger than memory verify too.
+ * unreadable file. Like `mandate validate`, findings go to stderr and the success line to
+ * stdout. The file is streamed, so logs larger than memory verify too.
  */
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
@@ -95,7 +96,7 @@ export const runAuditCommand: Command = async (args, io) => {
     return EXIT_USAGE;
   }
   if (!result.ok) {
-    io.stdout(`line ${result.line}: ${result.message}\n`);
+    io.stderr(`line ${result.line}: ${result.message}\n`);
     return EXIT_FAIL;
   }
   const chains = result.chains === 1 ? '' : `, ${result.chains} chains`;

@@ -86,7 +86,8 @@ describe('hash-chained decision log', () => {
     save(file, after);
     const r = await verify(file);
     expect(r.code).toBe(1);
-    expect(r.out.startsWith(expected)).toBe(true);
+    expect(r.out).toBe('');
+    expect(r.err.startsWith(expected), r.err).toBe(true);
   });
 
   it('verifies a rotated file against the previous file last hash', async () => {
@@ -101,14 +102,14 @@ describe('hash-chained decision log', () => {
     const r = await verify('new.log', '--anchor', anchor);
     expect(r.code).toBe(0);
     expect(r.out).toContain('ok: 3 lines intact (seq 4..6)');
-    expect((await verify('new.log', '--anchor', GENESIS_HASH)).out).toMatch(/^line 1: prev_hash does not match the anchor/);
+    expect((await verify('new.log', '--anchor', GENESIS_HASH)).err).toMatch(/^line 1: prev_hash does not match the anchor/);
   });
 
   it('accepts process restarts inside one stream only when asked', async () => {
     await writeChained(join(dir, 'a.log'), 1, 2);
     await writeChained(join(dir, 'b.log'), 3, 2);
     save(join(dir, 'both.log'), [...lines(join(dir, 'a.log')), ...lines(join(dir, 'b.log'))]);
-    expect((await verify('both.log')).out).toMatch(/^line 3: seq 1 follows seq 2/);
+    expect((await verify('both.log')).err).toMatch(/^line 3: seq 1 follows seq 2/);
     const r = await verify('both.log', '--allow-restarts');
     expect(r.code).toBe(0);
     expect(r.out).toContain('4 lines intact (seq 1..2, 2 chains)');
