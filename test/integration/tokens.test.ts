@@ -294,5 +294,5 @@ describe('two server processes sharing Redis (dist/, as npm test builds it)', ()
     );
     expect([cli.status, cli.stdout, cli.stderr]).toEqual([0, `revoked ${String(second['txn'])}\n`, '']);
     await waitFor(async () => (await check(onA, WORKER, 'refund-processing', String(second['token']))).reason === 'TOKEN_REVOKED', 'revocation on A', 1000, 10);
-   }, 90_000); // two process starts on a shared 2-core box
+  }, 90_000); // two process starts on a shared 2-core box
 });
