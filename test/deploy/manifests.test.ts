@@ -486,6 +486,33 @@ describe('Dockerfile', () => {
     for (const f of pkg.files) expect(runtime.instructions.some((i) => i.keyword === 'COPY' && new RegExp(`\\s\\./${f}$`).test(i.args)), f).toBe(true);
   });
 
+  it('the runtime has what src/ loads: production dependencies and the files it reads beside dist/', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const sources = fs.readdirSync(path.join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+      .map((e) => fs.readFileSync(path.join(e.parentPath, e.name), 'utf8'));
+    const packages = new Set<string>();
+    const beside = new Set<string>();
+    for (const text of sources) {
+      // Value imports only: `import type` is erased and needs nothing at run time.
+      for (const m of text.matchAll(/(?:^import (?!type\b)[^;]*?from |\bimport\(|require\.resolve\()'([^'.][^']*)'/gm)) {
+        const spec = m[1] as string;
+        if (spec.startsWith('node:')) continue;
+        packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string));
+      }
+      for (const m of text.matchAll(/new URL\('\.\.\/\.\.\/([^/']+)/g)) beside.add(m[1] as string);
+    }
+    expect(packages.size).toBeGreaterThan(3);
+    expect([...packages].filter((p) => pkg.dependencies[p] === undefined)).toEqual([]);
+    // What lands in /app: the destination, or the sources' names when copied into `./`.
+    const copied = runtime.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => {
+      const words = i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+      const dest = (words.at(-1) as string).replace(/^\.\/?/, '');
+      return dest === '' ? words.slice(0, -1).map((w) => path.basename(w)) : [dest];
+    });
+    for (const entry of beside) expect(copied, entry).toContain(entry);
+  });
+
   it('.dockerignore lets in exactly what the stages copy from the build context', () => {
     const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     expect(ignore[0]).toBe('*');
