@@ -6,7 +6,7 @@
  * log alone.
  */
 import type { ActionSpec, MandateDoc, PolicySet, SourceLocation } from '../policy/model.js';
-import type { LogEntry } from './logs.js';
+import { isoTime, type LogEntry } from './logs.js';
 import { requestOf } from './log-findings.js';
 import { compareAction, findMatchingAction, type ActionComparison, type LoggedRequest } from './match.js';
 
@@ -109,8 +109,8 @@ export function nearestAction(m: MandateDoc, fnName: string | null, req: LoggedR
   return best;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const isoSeconds = (s: number | null): string | null => (s === null ? null : new Date(s * 1000).toISOString());
+const iso = isoTime;
+const isoSeconds = (s: number | null): string | null => (s === null ? null : isoTime(s * 1000));
 
 export function explainEntry(e: LogEntry, set: PolicySet | null): Explanation {
   const req = requestOf(e);

@@ -54,13 +54,21 @@ export interface LogEntry {
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/** Largest epoch ms a Date can hold; beyond it toISOString() throws. */
+const MAX_DATE_MS = 8.64e15;
+
+/** ISO form of an epoch-ms value, null when it is not a representable date. */
+export function isoTime(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return null;
+  return new Date(ms).toISOString();
+}
+
 function timeOf(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return v < 1e11 ? v * 1000 : v; // seconds or ms
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? null : t;
-  }
-  return null;
+  let t: number;
+  if (typeof v === 'number') t = Math.abs(v) < 1e11 ? v * 1000 : v; // seconds or ms
+  else if (typeof v === 'string') t = Date.parse(v);
+  else return null;
+  return Number.isFinite(t) && Math.abs(t) <= MAX_DATE_MS ? t : null;
 }
 
 /** One decision-log object to an entry; null when it is not a decision line. */
