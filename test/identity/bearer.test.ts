@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../../src/identity/bearer/index.js';
 import type { IdentityResult } from '../../src/identity/types.js';
@@ -222,6 +223,26 @@ describe('not a bearer identity (NO_IDENTITY)', () => {
 });
 
 describe('verify never throws', () => {
+  it('answers arbitrary authorization values and JWT-shaped junk with a result', async () => {
+    const seg = fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/);
+    const json = fc.jsonValue({ maxDepth: 2 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null').toString('base64url'));
+    const value = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.tuple(json, json, seg).map(([h, p, sig]) => `Bearer ${h}.${p}.${sig}`),
+      fc.tuple(fc.record({ alg: fc.constantFrom('ES256', 'RS256', 'none', 'HS256'), kid: fc.constantFrom('svid-1', 'gh-1', 'x') }), fc.record({
+        iss: fc.constantFrom(GH, SINGLE, 'x'), sub: fc.constantFrom(SVID, `spiffe://${TD}/..`, 'x'), aud: fc.constantFrom('mandate', 'x'),
+        exp: fc.integer(), repository: fc.string({ maxLength: 10 }), workflow: fc.string({ maxLength: 10 }),
+      })).map(([h, p]) => `Bearer ${unsigned(h, p)}sig`),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, async (v) => {
+        const r = await check(v);
+        expect(['NO_IDENTITY', 'INVALID_IDENTITY']).toContain(r.reason);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('answers hostile values with a result', async () => {
     for (const v of ['Bearer \u0000.\u0000.\u0000', 'Bearer e30.e30.', 'Bearer eyJhbGciOiJFUzI1NiJ9.bnVsbA.c2ln', `Bearer ${'A'.repeat(16_000)}.e30.x`]) {
       const r = await check(v);

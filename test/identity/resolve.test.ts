@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveIdentity } from '../../src/identity/resolve.js';
 import type { BearerIdentity, IdentityInput, IdentityOptions, IdentityResult } from '../../src/identity/types.js';
@@ -149,5 +150,19 @@ describe('resolveIdentity bearer path', () => {
     const throwing: BearerIdentity = { verify: () => Promise.reject(new Error('boom')), stats: () => [], close: () => {} };
     const r = await resolveIdentity(input({ authorization: 'Bearer x' }), { trustXfcc: false, bearer: throwing }, TRUSTED, NOW);
     expect(r).toMatchObject({ reason: 'INVALID_IDENTITY', detail: 'bearer verification failed unexpectedly' });
+  });
+});
+
+describe('resolveIdentity on arbitrary input', () => {
+  it('never throws and always answers with a reason from the identity vocabulary', () => {
+    const text = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.constant(''));
+    fc.assert(
+      fc.property(text, text, fc.option(text, { nil: null }), fc.boolean(), (principal, certificate, xfcc, trustXfcc) => {
+        const r = resolveIdentity(input({ principal, certificate, xfcc }), { trustXfcc, bearer: null }, TRUSTED, NOW) as IdentityResult;
+        expect([null, 'NO_IDENTITY', 'INVALID_IDENTITY', 'UNTRUSTED_DOMAIN']).toContain(r.reason);
+        if (r.reason === null) expect(TRUSTED.has(r.trustDomain!)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
