@@ -4,10 +4,12 @@
  * today, and the files, variables, ports and headers it names exist.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCheckCommand } from '../../src/cli/check.js';
+import { runValidateCommand } from '../../src/cli/validate.js';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
 import { REASON_CODES } from '../../src/errors.js';
 
@@ -103,6 +105,21 @@ describe('docs/operator-guide.md', () => {
     }
     if (file.startsWith('dry-run-')) expect(result.would_deny).not.toBeNull();
     if (section !== null) expect(section).toBe(result.would_deny ?? result.reason);
+  });
+
+  it('its first mandate is a valid policy document', async () => {
+    const blocks = [...GUIDE.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((b) => /^kind: Mandate$/m.test(b));
+    expect(blocks.length).toBe(1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-guide-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'first.yaml'), blocks[0] as string);
+      const out: string[] = [];
+      const status = await runValidateCommand([dir], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {}, cwd: dir, readStdin: async () => '' });
+      expect(status, out.join('')).toBe(0);
+      expect(out.join('')).toMatch(/^1 mandate\b/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names only files that exist', () => {
