@@ -21,6 +21,8 @@ export interface GraphNode {
   /** From the Target document; `medium` (the SPEC default) when none describes the node. */
   readonly sensitivity: Sensitivity;
   readonly environment: string | null;
+  /** True when the environment is only the default (the trust domain), not a written label. */
+  readonly environmentDefaulted: boolean;
   readonly capabilities: readonly Capability[];
 }
 
@@ -69,6 +71,7 @@ export function buildAccessGraph(set: PolicySet): AccessGraph {
     if (found !== undefined) return found;
     const mandate = ref.spiffe ? (mandateBySubject.get(ref.id) ?? null) : null;
     const doc = catalog.lookup(ref);
+    const environment = environmentOf(ref, mandate, doc);
     const node: GraphNode = {
       index: nodes.length,
       id: ref.id,
@@ -77,7 +80,8 @@ export function buildAccessGraph(set: PolicySet): AccessGraph {
       targetDoc: doc,
       name: mandate !== null ? mandate.name : doc !== null ? doc.name : null,
       sensitivity: doc !== null ? doc.sensitivity : 'medium',
-      environment: environmentOf(ref, mandate, doc),
+      environment,
+      environmentDefaulted: environment !== null && environment === trustDomainOf(ref.id),
       capabilities: doc !== null ? doc.capabilities : [],
     };
     nodes.push(node);
@@ -117,6 +121,20 @@ export function buildAccessGraph(set: PolicySet): AccessGraph {
     pred[e.to]!.push(e.from);
   });
   return { nodes, edges, byId, succ, pred, outEdges };
+}
+
+/**
+ * Whether two nodes are in the same environment. A defaulted environment (a trust domain
+ * such as `prod.example.org`) also answers to its first label (`prod`), so a target labelled
+ * `environment: prod` is not reported as crossing from a subject whose only environment is
+ * its trust domain; two written labels must be equal.
+ */
+export function sameEnvironment(a: GraphNode, b: GraphNode): boolean {
+  if (a.environment === null || b.environment === null) return true;
+  if (a.environment === b.environment) return true;
+  const short = (n: GraphNode) => (n.environmentDefaulted ? n.environment!.split('.')[0]! : n.environment!);
+  if (a.environmentDefaulted && b.environmentDefaulted) return false;
+  return short(a) === short(b);
 }
 
 /** True when `subject` has an action whose target could match the same requests as `target`. */

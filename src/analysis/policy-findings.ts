@@ -5,8 +5,8 @@
  */
 import type { MandateDoc, PolicySet } from '../policy/model.js';
 import { makeFinding, type Finding, type FindingMandate, type FindingTarget, type Severity } from './findings.js';
-import { ReverseSearch, buildAccessGraph, firstEdge, hasDirectGrant, type AccessGraph, type GraphNode } from './graph.js';
-import { levelRank } from './targets.js';
+import { ReverseSearch, buildAccessGraph, firstEdge, hasDirectGrant, sameEnvironment, type AccessGraph, type GraphNode } from './graph.js';
+import { levelRank, parseTarget } from './targets.js';
 
 export interface PolicyAnalysisOptions {
   /** Epoch milliseconds taken as "now" for review dates. */
@@ -46,7 +46,11 @@ export function analyzePolicy(set: PolicySet, opts: PolicyAnalysisOptions): Poli
   const findings: Finding[] = [];
   const truncated = pathFindings(graph, opts, findings);
   actionFindings(graph, findings);
-  for (const m of set.mandates) mandateFindings(m, opts.nowMs, findings);
+  const targetName = (raw: string): FindingTarget => {
+    const i = graph.byId.get(parseTarget(raw).id);
+    return i === undefined ? { name: null, id: raw } : nodeTarget(graph.nodes[i]!);
+  };
+  for (const m of set.mandates) mandateFindings(m, opts.nowMs, findings, targetName);
   return { graph, findings, truncated };
 }
 
@@ -119,7 +123,7 @@ function actionFindings(graph: AccessGraph, out: Finding[]): void {
     const s = graph.nodes[e.from]!;
     const t = graph.nodes[e.to]!;
     const where = `${e.mandate.name}/${e.fn.name} action ${e.actionIndex + 1}`;
-    if (s.environment !== null && t.environment !== null && s.environment !== t.environment) {
+    if (!sameEnvironment(s, t)) {
       out.push(
         makeFinding(
           'CROSS_ENVIRONMENT',
@@ -155,7 +159,19 @@ function actionFindings(graph: AccessGraph, out: Finding[]): void {
   }
 }
 
-function mandateFindings(m: MandateDoc, nowMs: number, out: Finding[]): void {
+function uniqueTargets(raws: readonly string[], name: (raw: string) => FindingTarget): FindingTarget[] {
+  const seen = new Set<string>();
+  const out: FindingTarget[] = [];
+  for (const r of raws) {
+    const t = name(r);
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    out.push(t);
+  }
+  return out;
+}
+
+function mandateFindings(m: MandateDoc, nowMs: number, out: Finding[], targetName: (raw: string) => FindingTarget): void {
   const ref = [mandateRef(m)];
   if (m.risk === 'high' || m.risk === 'critical') {
     for (const fn of m.functions) {
@@ -166,7 +182,7 @@ function mandateFindings(m: MandateDoc, nowMs: number, out: Finding[]): void {
           m.risk === 'critical' ? 'high' : 'medium',
           `${m.name}/${fn.name} runs at risk ${m.risk} but its task token is optional`,
           ref,
-          [],
+          uniqueTargets(fn.actions.map((a) => a.target), targetName),
           null,
           fn.location,
         ),

@@ -132,6 +132,10 @@ describe('CROSS_ENVIRONMENT', () => {
     ['same trust domain', act(id('x')), [], 0],
     ['host target with a Target doc in dev', act('cache.dev'), [target('cache', 'cache.dev', { environment: 'dev' })], 1],
     ['host target without any environment', act('cache.dev'), [], 0],
+    ['host target labelled prod from a prod.example.org subject', act('db.prod'), [target('db', 'db.prod', { environment: 'prod' })], 0],
+    ['host target labelled staging from a prod.example.org subject', act('db.stg'), [target('db', 'db.stg', { environment: 'staging' })], 1],
+    ['spiffe target whose Target doc says prod', act(id('x')), [target('x', id('x'), { environment: 'prod' })], 0],
+    ['spiffe target in prod.example.org labelled dev', act(id('x')), [target('x', id('x'), { environment: 'dev' })], 1],
   ])('%s', (_n, a, targets, n) => {
     const set = policySet([mandate('a', id('a'), [fn('w', [a])])], targets);
     const f = codes(set, 'CROSS_ENVIRONMENT');
@@ -174,6 +178,7 @@ describe('HIGH_RISK_WITHOUT_TOKEN', () => {
     const set = policySet([mandate('a', id('a'), [fn('w', [act('x')], taskToken)], { risk })]);
     const f = codes(set, 'HIGH_RISK_WITHOUT_TOKEN');
     expect(f.map((x) => x.severity)).toEqual(severities);
+    f.forEach((x) => expect(x.targets).toEqual([{ name: null, id: 'x' }]));
     f.forEach((x) => expect(x.owasp).toBe('NHI7'));
   });
 });
