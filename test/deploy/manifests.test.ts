@@ -140,6 +140,12 @@ describe('kustomization', () => {
     expect(k8s('Namespace', namespace)).toBeDefined();
     expect(namespace).toBe('mandate');
   });
+
+  it("sets the image of the Deployment's mandate container in one place", () => {
+    const images = (kustomization['images'] as Obj[]).map((i) => i['name']);
+    expect(images).toEqual([String(mandateContainer['image']).replace(/:[^:/]+$/, '')]);
+    expect(String(container(localWorkload, 'mandate')['image'])).toBe(String(mandateContainer['image']));
+  });
 });
 
 describe('ports agree across Deployment, Services, Envoy, Istio and the Dockerfile', () => {
