@@ -409,8 +409,9 @@ function readMandate(
   }
   const owner = c.string(spec, 'owner', where, what, true);
   const purpose = c.string(spec, 'purpose', where, what, true);
-  const risk = c.oneOf(spec, 'risk', where, what, RISKS) ?? 'medium';
-  const mode = c.oneOf(spec, 'mode', where, what, MODES) ?? 'enforce';
+  // An invalid value has been reported; the default stands in so the rest can be checked.
+  const risk: Risk = c.oneOf(spec, 'risk', where, what, RISKS) ?? 'medium';
+  const mode: MandateMode = c.oneOf(spec, 'mode', where, what, MODES) ?? 'enforce';
   const reviewByText = c.string(spec, 'reviewBy', where, what, false);
   let reviewBy: number | null = null;
   if (typeof reviewByText === 'string') {
@@ -424,7 +425,7 @@ function readMandate(
     const names = new Map<string, SourceLocation>();
     const listAt = spec.get('functions')!.at;
     for (const item of items) {
-      const fn = readFunction(c, item, c.at(item, listAt), risk === null ? 'medium' : risk);
+      const fn = readFunction(c, item, c.at(item, listAt), risk);
       if (fn === null) continue;
       functions.push(fn.spec);
       if (fn.nameAt !== null) {
@@ -441,10 +442,10 @@ function readMandate(
     subject: typeof subject === 'string' ? subject : '',
     owner: typeof owner === 'string' ? owner : '',
     purpose: typeof purpose === 'string' ? purpose : '',
-    risk: risk ?? 'medium',
+    risk,
     reviewBy,
     reviewByText: reviewBy === null ? null : (reviewByText as string),
-    mode: mode ?? 'enforce',
+    mode,
     functions: Object.freeze(functions),
     location: rootAt,
   });
@@ -496,7 +497,7 @@ function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: R
   }
   const spec: FunctionSpec = Object.freeze({
     name: typeof name === 'string' ? name : '',
-    taskToken: taskToken ?? defaultTaskToken(risk),
+    taskToken,
     maxTokenTtlSeconds: ttl,
     actions: Object.freeze(actions),
     location: at,
@@ -579,7 +580,7 @@ function readTarget(
     else c.report(spec.get('match')!.at, 'INVALID_TARGET', why);
   }
   const owner = c.string(spec, 'owner', where, what, false);
-  const sensitivity = c.oneOf(spec, 'sensitivity', where, what, RISKS) ?? 'medium';
+  const sensitivity: Risk = c.oneOf(spec, 'sensitivity', where, what, RISKS) ?? 'medium';
   const environment = c.string(spec, 'environment', where, what, false);
   const capabilities: Capability[] = [];
   const items = c.list(spec, 'capabilities', where, what, false, true);
@@ -603,7 +604,7 @@ function readTarget(
     labels: meta.labels,
     match: matchText,
     owner: typeof owner === 'string' ? owner : null,
-    sensitivity: sensitivity ?? 'medium',
+    sensitivity,
     environment: typeof environment === 'string' ? environment : defaultEnvironment,
     capabilities: Object.freeze(capabilities),
     location: rootAt,
