@@ -12,7 +12,7 @@ import { explainDecision } from '../decision/explain.js';
 import { toCheckResponse } from '../envoy/response.js';
 import { extractFacts } from '../envoy/facts.js';
 import { resolveIdentity } from '../identity/resolve.js';
-import { createBearerIdentity, parseIdentityConfig, type BearerIdentity } from '../identity/bearer/index.js';
+import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../identity/bearer/index.js';
 import { compilePolicy } from '../policy/compile.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import { loadPolicySet } from '../policy/load.js';
@@ -95,11 +95,11 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
     for (const e of keys.errors) io.stderr(`mandate check: ${e}\n`);
     return EXIT_USAGE;
   }
-  let bearer: BearerIdentity | null = null;
+  let bearer: BearerIdentityHandle | null = null;
   if (config.identity !== null && config.identity !== undefined) {
     const parsed = parseIdentityConfig(config.identity, config.configDir);
     if (parsed.value === null || parsed.errors.length > 0) {
-      for (const e of parsed.errors) io.stderr(`mandate check: identity: ${e}\n`);
+      for (const e of parsed.errors) io.stderr(`mandate check: ${e}\n`);
       return EXIT_USAGE;
     }
     bearer = createBearerIdentity(parsed.value, { now: () => nowMs });

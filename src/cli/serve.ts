@@ -38,10 +38,26 @@ export const runServeCommand: Command = async (args: readonly string[], io: CliI
     io.stdout(JSON.stringify(config, null, 2) + '\n');
     return EXIT_OK;
   }
+  // Signals are handled from the start: a SIGTERM that arrives while the policy set is
+  // still loading stops the server as soon as it is up, with the same drain.
+  let stopRequested = false;
+  let stop: () => void = () => {
+    stopRequested = true;
+  };
+  let reload: () => void = () => undefined;
+  const onTerm = (): void => stop();
+  const onHup = (): void => reload();
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onTerm);
+  process.on('SIGHUP', onHup);
+
   let server;
   try {
     server = await startServer(config);
   } catch (err) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
     if (err instanceof StartupError) {
       for (const line of err.lines) io.stderr(`${line}\n`);
       return err.exitCode;
@@ -50,16 +66,14 @@ export const runServeCommand: Command = async (args: readonly string[], io: CliI
   }
   const running = server;
   return new Promise<number>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGHUP', hup);
+    reload = () => void running.reload();
+    stop = () => {
+      process.off('SIGHUP', onHup);
       running.drain().then(
         () => resolve(EXIT_OK),
         () => resolve(EXIT_OK),
       );
     };
-    const hup = (): void => void running.reload();
-    process.on('SIGHUP', hup);
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    if (stopRequested) stop();
   });
 };

@@ -17,10 +17,12 @@ function header(key: string, value: string): HeaderOption {
   return { header: { key, value }, append: { value: false } };
 }
 
-type StructValue = { string_value: string } | { bool_value: boolean } | { null_value: 'NULL_VALUE' };
+// google.protobuf.Value comes from protobufjs's bundled well-known types, whose field
+// names are lowerCamelCase whatever keepCase says.
+type StructValue = { stringValue: string } | { boolValue: boolean } | { nullValue: 'NULL_VALUE' };
 
 function sv(v: string | null): StructValue {
-  return v === null ? { null_value: 'NULL_VALUE' } : { string_value: v };
+  return v === null ? { nullValue: 'NULL_VALUE' } : { stringValue: v };
 }
 
 // Fixed parts of every denial, built once.
@@ -46,7 +48,7 @@ export function toCheckResponse(d: Decision): object {
       mandate: sv(d.mandate),
       function: sv(d.function),
       reason: sv(d.reason),
-      dry_run: { bool_value: d.dryRun },
+      dry_run: { boolValue: d.dryRun },
     };
     if (d.dryRun) fields['would_deny'] = sv(d.wouldDeny);
     return {
@@ -64,7 +66,7 @@ export function toCheckResponse(d: Decision): object {
         mandate: sv(d.mandate),
         function: sv(d.function),
         reason: sv(d.reason),
-        dry_run: { bool_value: false },
+        dry_run: { boolValue: false },
       },
     },
     denied_response: {

@@ -23,7 +23,7 @@ import { createMemoryRevocationStore } from '../tokens/revocation-memory.js';
 import { createRedisRevocationStore } from '../tokens/revocation-redis.js';
 import type { RevocationStore } from '../tokens/store.js';
 import { createTaskTokenService } from '../tokens/service.js';
-import { createBearerIdentity, parseIdentityConfig, type BearerIdentity } from '../identity/bearer/index.js';
+import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../identity/bearer/index.js';
 import { buildServerCredentials, type CredentialsHandle } from './tls.js';
 
 export class StartupError extends Error {
@@ -63,6 +63,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const now = options.now ?? Date.now;
   const log = options.opsLogger ?? createOpsLogger(config.logLevel);
 
+  const metrics = createMetrics({ now });
+
   // --- configuration that can fail: collect every problem, then stop with exit 2 ---
   const problems: string[] = [];
   let ring: KeyRing | null = null;
@@ -71,11 +73,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (r.ok) ring = r.ring;
     else problems.push(...r.errors);
   }
-  let bearer: BearerIdentity | null = null;
+  let bearer: BearerIdentityHandle | null = null;
   if (config.identity !== null && config.identity !== undefined) {
     const parsed = parseIdentityConfig(config.identity, config.configDir);
-    if (parsed.value === null || parsed.errors.length > 0) problems.push(...parsed.errors.map((e: string) => `identity: ${e}`));
-    else bearer = createBearerIdentity(parsed.value, { now, onFetchError: (issuer: string) => metrics.jwksFetchError(issuer) });
+    if (parsed.value === null || parsed.errors.length > 0) problems.push(...parsed.errors);
+    else
+      bearer = createBearerIdentity(parsed.value, {
+        now,
+        onFetchError: (issuer: string, detail: string) => {
+          metrics.jwksFetchError(issuer);
+          log.warn({ issuer, detail }, 'key set fetch failed');
+        },
+      });
   }
   let credentials: CredentialsHandle | null = null;
   try {
@@ -94,7 +103,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
   const keyRing = ring;
 
-  const metrics = createMetrics();
   const revocations: RevocationStore =
     config.redisUrl === null
       ? createMemoryRevocationStore()
@@ -128,13 +136,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         metrics.policyLoaded(o.revision, o.mandates, true);
         if (o.changed) log.info({ revision: o.revision, mandates: o.mandates }, 'policy loaded');
       } else {
-        metrics.policyLoaded(null, null, false);
+        metrics.policyLoaded(null, 0, false);
         log.error({ diagnostics: o.diagnostics.map((d: Diagnostic) => formatDiagnostic(d)) }, 'policy set rejected; the last good set keeps serving');
       }
     },
   });
+  // Watch before the first load: a change made while it loads then triggers a reload
+  // instead of falling between the load and the watcher's baseline.
+  const watcher = watchPolicyPaths([...config.policies], () => void state.reload());
+  await watcher.ready;
   const first = await state.reload();
   if (!first.ok) {
+    watcher.close();
     await Promise.allSettled([auditLog.close(), revocations.close()]);
     bearer?.close();
     credentials?.close();
@@ -214,7 +227,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
 
   health.setServing(true);
-  const watcher = watchPolicyPaths([...config.policies], () => void state.reload());
   log.info({ grpc: `${config.grpcAddr.slice(0, config.grpcAddr.lastIndexOf(':'))}:${grpcPort}`, http: httpPort, revision: first.revision, mandates: first.mandates, tls: credentials === null ? 'off' : config.tlsClientCa === null ? 'tls' : 'mtls', mode: config.mode }, 'mandate serving');
 
   let drainPromise: Promise<void> | null = null;
@@ -225,7 +237,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       health.setServing(false);
       watcher.close();
       log.info({ inFlight }, 'draining');
-      // tryShutdown stops accepting new calls and waits for in-flight ones; bounded.
+      // tryShutdown sends GOAWAY, refuses new calls and closes each connection once its
+      // in-flight calls have finished; the timeout bounds it.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log.warn({ inFlight }, 'drain timeout reached; closing with checks in flight');

@@ -33,7 +33,7 @@ export interface CheckResponse {
   http_response?: 'ok_response' | 'denied_response';
   ok_response?: { headers: HeaderOption[]; headers_to_remove: string[] };
   denied_response?: { status: { code: string }; headers: HeaderOption[]; body: string };
-  dynamic_metadata?: { fields: Record<string, { kind?: string; string_value?: string; bool_value?: boolean; null_value?: string }> };
+  dynamic_metadata?: { fields: Record<string, { kind?: string; stringValue?: string; boolValue?: boolean; nullValue?: string }> };
 }
 
 export interface EnvoyClient {

@@ -71,11 +71,11 @@ describe('Check over gRPC with the official Envoy protos', () => {
       expect(headers['x-mandate-decision-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(headers['x-mandate-dry-run']).toBeUndefined();
       const f = r.dynamic_metadata?.fields ?? {};
-      expect(f['decision_id']?.string_value).toBe(headers['x-mandate-decision-id']);
-      expect(f['mandate']?.string_value).toBe('refund-worker');
-      expect(f['function']?.string_value).toBe('refund-processing');
-      expect(f['reason']?.string_value).toBe('ALLOWED');
-      expect(f['dry_run']?.bool_value).toBe(false);
+      expect(f['decision_id']?.stringValue).toBe(headers['x-mandate-decision-id']);
+      expect(f['mandate']?.stringValue).toBe('refund-worker');
+      expect(f['function']?.stringValue).toBe('refund-processing');
+      expect(f['reason']?.stringValue).toBe('ALLOWED');
+      expect(f['dry_run']?.boolValue).toBe(false);
     } else {
       expect(r.http_response).toBe('denied_response');
       expect(headers['x-mandate-reason']).toBe(reason);
@@ -104,8 +104,8 @@ describe('Check over gRPC with the official Envoy protos', () => {
     expect(r.status.code).toBe(0);
     expect(headers['x-mandate-dry-run']).toBe('ACTION_NOT_PERMITTED');
     expect(headers['x-mandate-name']).toBe('support-agent');
-    expect(r.dynamic_metadata?.fields['dry_run']?.bool_value).toBe(true);
-    expect(r.dynamic_metadata?.fields['reason']?.string_value).toBe('ACTION_NOT_PERMITTED');
+    expect(r.dynamic_metadata?.fields['dry_run']?.boolValue).toBe(true);
+    expect(r.dynamic_metadata?.fields['reason']?.stringValue).toBe('ACTION_NOT_PERMITTED');
   });
 
   it('does not turn identity failures into allows for a dry-run mandate', async () => {

@@ -108,7 +108,7 @@ describe('metrics', () => {
       const body = await (await fetch(`${server.httpBase}/metrics`)).text();
       return body.includes('reason="NO_IDENTITY"') ? body : null;
     }, 'decision counters');
-    expect(text).toMatch(/mandate_check_duration_seconds_bucket\{le="5e-06",decision="allow"\} \d+/);
+    expect(text).toMatch(/mandate_check_duration_seconds_bucket\{le="(?:5e-06|0.000005)",decision="allow"\} \d+/);
     expect(text).toMatch(/mandate_check_duration_seconds_bucket\{le="0.25",decision="deny"\} \d+/);
     expect(text).toMatch(/mandate_decisions_total\{decision="allow",reason="ALLOWED",dry_run="false"\} [1-9]/);
     expect(text).toMatch(/mandate_decisions_total\{decision="deny",reason="NO_IDENTITY",dry_run="false"\} [1-9]/);

@@ -70,14 +70,16 @@ describe('mandate serve as a process', () => {
     const req = checkRequest({ principal: 'spiffe://prod.example.org/ns/orders/sa/orders-api', destination: 'spiffe://prod.example.org/ns/payments/sa/payments-api', method: 'POST', path: '/v1/payments', function: 'order-checkout' });
     // Warm up, then put 200 checks in flight and terminate while they are.
     expect((await client.check(req)).status.code).toBe(0);
-    const inFlight = Array.from({ length: 200 }, () => client.check(req).then((r) => r.status.code, (e: Error) => e.message));
+    const inFlight = Array.from({ length: 400 }, () => client.check(req).then((r) => r.status.code, (e: Error) => e.message));
+    // Terminate once the server is answering the batch: the rest of it is then in flight.
+    await Promise.race(inFlight);
     child.kill('SIGTERM');
     const results = await Promise.all(inFlight);
     const answered = results.filter((r) => r === 0).length;
     // Every check either completed with its decision or was refused before it started
     // (new calls are not accepted while draining); none was cut off mid-flight.
     for (const r of results) expect(r === 0 || /UNAVAILABLE|Connection dropped|No connection established|ECONNREFUSED/i.test(String(r))).toBe(true);
-    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeGreaterThan(1);
     expect(await exited).toBe(0);
     client.close();
   });

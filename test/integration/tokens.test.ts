@@ -222,6 +222,14 @@ describe('two servers sharing Redis', () => {
     expect(Date.now() - completed).toBeLessThan(1000);
   });
 
+  it('Complete with only the txn works on a replica that did not issue the token', async () => {
+    const issued = await tokens(a, 'worker')('Issue', { function: 'refund-processing' });
+    await expect(tokens(b, 'cart')('Complete', { txn: issued['txn'] })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    await tokens(b, 'worker')('Complete', { txn: issued['txn'] });
+    const onA = envoy(a);
+    await waitFor(async () => (await check(onA, WORKER, 'refund-processing', String(issued['token']))).reason === 'TOKEN_REVOKED', 'revocation on A', 1000, 10);
+  });
+
   it('Redis down past the bound: REVOCATION_UNAVAILABLE for token requests; back: allowed again', async () => {
     const { token } = await tokens(a, 'worker')('Issue', { function: 'refund-processing' });
     const onB = envoy(b);
