@@ -8,6 +8,7 @@
  *   node benchmarks/run.mjs --full     longer runs, 10,000-mandate in-process rows, all rates
  *   --only inproc,peers,e2e            run some sections only
  *   --cpu-prof DIR                     also profile mandate under load (e2e at 2,000/s)
+ *   --readme                           refresh the results section of README.md (--full does)
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -142,6 +143,19 @@ const { renderTable, checkTargets } = await import('./lib/table.mjs');
 results.targets = checkTargets(results);
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
-process.stdout.write(renderTable(results));
+const text = renderTable(results);
+process.stdout.write(text);
+// A --full run (or --readme) also refreshes the results section of benchmarks/README.md.
+if (full || argv.includes('--readme')) {
+  const readme = path.join(BENCH_DIR, 'README.md');
+  const md = fs.readFileSync(readme, 'utf8');
+  const a = md.indexOf('<!-- results:start -->');
+  const b = md.indexOf('<!-- results:end -->');
+  if (a >= 0 && b > a) {
+    const block = `<!-- results:start -->\n\`node benchmarks/run.mjs ${argv.join(' ')}\`\n\n\`\`\`text${text}\`\`\`\n`;
+    fs.writeFileSync(readme, md.slice(0, a) + block + md.slice(b));
+    log('benchmarks/README.md results section updated');
+  }
+}
 log(`results written to ${path.relative(process.cwd(), outFile)}`);
 if (results.failures.length > 0) process.exitCode = 1;

@@ -67,7 +67,7 @@ export function renderTable(res) {
   out += `load average (1 min) at start ${m.loadAvgAtStart?.[0]}, at end ${m.loadAvgAtEnd?.[0]} (the machine is shared: read ratios, not absolutes)\n\n`;
 
   if (res.inproc.length > 0) {
-    out += 'In process: facts → identity → evaluate, µs per decision (batch medians), policy load/compile, memory after GC\n';
+    out += 'In process: facts → identity → evaluate, µs per decision (median/p99 of batch means), load/compile, memory after GC\n';
     const base = {};
     for (const r of okRows(res.inproc)) if (r.mandates === 10) base[r.mix] = r.medianUs;
     out += table(
