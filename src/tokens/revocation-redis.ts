@@ -9,6 +9,9 @@
  * down; after `maxStalenessMs` of that, `isStale()` tells the decision to refuse tokens
  * (REVOCATION_UNAVAILABLE). Before the first sync the view is down too, counted from creation.
  *
+ * Issued tasks are recorded too (`mandate:issued:<txn>` -> {sub, exp}, same lifetime), so a
+ * Complete may reach any replica. These are read only by Complete, never by Check.
+ *
  * Order matters on (re)connect: subscribe first, then SCAN. A revocation made between the two
  * arrives twice (message and key); one made before either is in the key set.
  */
@@ -77,6 +80,7 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
   const maxStalenessMs = opts.maxStalenessMs ?? 5000;
   const prefix = opts.prefix ?? 'mandate:';
   const keyPrefix = `${prefix}revoked:`;
+  const issuedPrefix = `${prefix}issued:`;
   const channel = `${prefix}revocations`;
   const logger = opts.logger;
   const skewMs = CLOCK_SKEW_SECONDS * 1000;
@@ -250,6 +254,26 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
       } catch {
         pending.set(txn, Math.max(until, pending.get(txn) ?? 0));
         throw new RevocationNotSharedError('Redis write failed; revocation held locally');
+      }
+    },
+    async recordIssued(txn: string, sub: string, expiresAtMs: number): Promise<void> {
+      const ttlMs = Math.ceil(expiresAtMs + skewMs - now());
+      if (ttlMs <= 0 || !cmdReady) return;
+      try {
+        await cmd.set(`${issuedPrefix}${txn}`, JSON.stringify({ sub, exp: expiresAtMs }), 'PX', ttlMs);
+      } catch (err) {
+        logger?.warn({ txn, error: (err as Error).message }, 'revocation store: could not record an issued task');
+      }
+    },
+    async issuedTo(txn: string): Promise<{ sub: string; expiresAtMs: number } | null> {
+      if (!cmdReady) return null;
+      try {
+        const raw = await cmd.get(`${issuedPrefix}${txn}`);
+        if (raw === null) return null;
+        const v = JSON.parse(raw) as { sub?: unknown; exp?: unknown };
+        return typeof v.sub === 'string' && typeof v.exp === 'number' && Number.isFinite(v.exp) ? { sub: v.sub, expiresAtMs: v.exp } : null;
+      } catch {
+        return null;
       }
     },
     state: (): RevocationLinkState => state,

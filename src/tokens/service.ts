@@ -6,10 +6,11 @@
  * and a fixed message that says what was refused, never why internally. Handlers never
  * throw into grpc-js: an unexpected failure is INTERNAL with a fixed message.
  *
- * Complete and ownership: this replica remembers txn -> {sub, exp} of the tokens it issued.
- * A txn it does not know (issued by another replica, or before a restart) is completed only
- * when the request also carries the task's token and that token verifies, names this txn
- * and has the caller as `sub`. Otherwise the answer is PERMISSION_DENIED, the same as for
+ * Complete and ownership: this replica remembers txn -> {sub, exp} of the tokens it issued,
+ * and a shared (Redis) store records them for all replicas. A txn known to neither (issued
+ * before a restart, or while Redis was down) is completed only when the request also
+ * carries the task's token and that token verifies, names this txn and has the caller as
+ * `sub`. Otherwise the answer is PERMISSION_DENIED, the same as for
  * another workload's task, so callers cannot probe which tasks exist.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -109,6 +110,7 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     const ttl = ttlRequested === 0 ? max : Math.min(ttlRequested, max);
     const { token, claims } = await deps.signer.issue({ sub: caller, scope: fnName, ttlSeconds: ttl, tctx, reqWl: caller }, nowMs);
     issued.set(claims.txn, { sub: caller, expMs: claims.exp * 1000 });
+    await deps.revocations.recordIssued?.(claims.txn, caller, claims.exp * 1000);
     deps.onIssued(fnName);
     log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: mandate.doc.name }, 'task token issued');
     return { token, txn: claims.txn, expires_at: claims.exp, ttl_seconds: ttl };
@@ -125,6 +127,12 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
       if (rec.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
       expMs = rec.expMs;
     } else {
+      // Issued by another replica and recorded in the shared store?
+      const shared = deps.revocations.issuedTo === undefined ? null : await deps.revocations.issuedTo(txn);
+      if (shared !== null) {
+        if (shared.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
+        return endTask(txn, shared.expiresAtMs, caller, 'completed');
+      }
       const token = call.request['token'];
       if (deps.verifier === undefined || typeof token !== 'string' || token === '') return [S.PERMISSION_DENIED, MSG.notOwner];
       const verdict = await deps.verifier.verify(token, deps.now());

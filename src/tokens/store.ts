@@ -17,6 +17,13 @@ export interface RevocationStore extends RevocationView {
   /** 'memory' for a single-replica store; 'up' / 'down' for the Redis link. */
   state(): RevocationLinkState;
   close(): Promise<void>;
+  /**
+   * Shared stores only: remember who a task was issued to, so Complete works on any replica.
+   * Best effort: never rejects.
+   */
+  recordIssued?(txn: string, sub: string, expiresAtMs: number): Promise<void>;
+  /** Shared stores only: the subject and exp (ms) a task was issued with, or null when unknown. Never rejects. */
+  issuedTo?(txn: string): Promise<{ readonly sub: string; readonly expiresAtMs: number } | null>;
 }
 
 /** Thrown (as a rejection of `revoke`) when a revocation is only held locally for now. */

@@ -160,6 +160,23 @@ describe('redis store on a real redis-server', () => {
     expect(s.stats().pending).toBe(0);
   });
 
+  it('records issued tasks for every replica, with their lifetime', async () => {
+    const a = store('a');
+    const b = store('b');
+    await Promise.all([a.whenUp(), b.whenUp()]);
+    const exp = Date.now() + 60_000;
+    await a.recordIssued?.('task-owned', 'spiffe://prod.example.org/ns/a/sa/b', exp);
+    expect(await b.issuedTo?.('task-owned')).toEqual({ sub: 'spiffe://prod.example.org/ns/a/sa/b', expiresAtMs: exp });
+    expect(await b.issuedTo?.('task-unknown')).toBeNull();
+    // Already past exp + skew: not recorded.
+    await a.recordIssued?.('task-old', 'spiffe://prod.example.org/ns/a/sa/b', Date.now() - 31_000);
+    expect(await b.issuedTo?.('task-old')).toBeNull();
+    // Never rejects while Redis is down.
+    await redis.stop();
+    await expect(b.issuedTo?.('task-owned')).resolves.toBeNull();
+    await expect(a.recordIssued?.('task-x', 'spiffe://prod.example.org/ns/a/sa/b', exp)).resolves.toBeUndefined();
+  });
+
   it('ignores malformed messages on the channel', async () => {
     let received = 0;
     const b = store('b', { onMessage: () => received++ });
