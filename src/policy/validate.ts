@@ -1,8 +1,8 @@
 /**
  * YAML documents → validated, defaulted, frozen policy documents (SPEC section 2). Every
  * rule is checked and every problem is collected, each at the key or value it concerns;
- * nothing stops at the first error. Names are unique per kind (a Target may share its
- * name with a Mandate: a service usually has both), subjects across all mandates.
+ * nothing stops at the first error. Names are unique across all documents, Mandates and
+ * Targets together (SPEC section 2); subjects across all mandates.
  */
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { LineCounter, Node, Scalar, YAMLMap } from 'yaml';
@@ -223,6 +223,8 @@ export function targetKey(target: string): string {
 export interface Named {
   readonly name: string;
   readonly at: SourceLocation;
+  /** The kind of document the name belongs to, for messages. */
+  readonly kind: string;
 }
 
 /** What one file contributes: its documents, its own problems, and the keys checked across files. */
@@ -230,8 +232,8 @@ export interface FileResult {
   readonly mandates: readonly MandateDoc[];
   readonly targets: readonly TargetDoc[];
   readonly diagnostics: readonly Diagnostic[];
-  readonly mandateNames: readonly Named[];
-  readonly targetNames: readonly Named[];
+  /** metadata.name of every document, Mandates and Targets alike, in document order. */
+  readonly names: readonly Named[];
   readonly subjects: readonly Named[];
   /** Target documents' matches, normalised with targetKey(). */
   readonly matches: readonly Named[];
@@ -251,8 +253,7 @@ export function validatePolicyFile(file: ParsedFile): FileResult {
   const diagnostics: Diagnostic[] = [...file.diagnostics];
   const mandates: MandateDoc[] = [];
   const targets: TargetDoc[] = [];
-  const mandateNames: Named[] = [];
-  const targetNames: Named[] = [];
+  const names: Named[] = [];
   const subjects: Named[] = [];
   const matches: Named[] = [];
   const c = new Checker(file.file, file.lineCounter, diagnostics);
@@ -283,17 +284,17 @@ export function validatePolicyFile(file: ParsedFile): FileResult {
       const m = readMandate(c, specField, meta, rootAt);
       if (m === null) continue;
       mandates.push(m.doc);
-      if (meta.name !== null) mandateNames.push({ name: meta.name, at: meta.nameAt });
-      if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt });
+      if (meta.name !== null) names.push({ name: meta.name, at: meta.nameAt, kind });
+      if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt, kind });
     } else {
       const t = readTarget(c, specField, meta, rootAt);
       if (t === null) continue;
       targets.push(t.doc);
-      if (meta.name !== null) targetNames.push({ name: meta.name, at: meta.nameAt });
-      if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt });
+      if (meta.name !== null) names.push({ name: meta.name, at: meta.nameAt, kind });
+      if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt, kind });
     }
   }
-  return Object.freeze({ mandates, targets, diagnostics, mandateNames, targetNames, subjects, matches });
+  return Object.freeze({ mandates, targets, diagnostics, names, subjects, matches });
 }
 
 /** Joins per-file results (in file order) and applies the rules that span documents. */
@@ -307,8 +308,7 @@ export function combineFileResults(results: readonly FileResult[]): ValidatedDoc
     for (const t of r.targets) targets.push(t);
   }
   const all = (pick: (r: FileResult) => readonly Named[]): Named[] => results.flatMap(pick);
-  duplicates(diagnostics, all((r) => r.mandateNames), 'DUPLICATE_NAME', (n) => `mandate name "${n}" is already used`);
-  duplicates(diagnostics, all((r) => r.targetNames), 'DUPLICATE_NAME', (n) => `target name "${n}" is already used`);
+  duplicates(diagnostics, all((r) => r.names), 'DUPLICATE_NAME', (n, first) => `name "${n}" is already used by the ${first.kind}`);
   duplicates(diagnostics, all((r) => r.subjects), 'DUPLICATE_SUBJECT', (n) => `subject "${n}" already has a mandate (one mandate per subject)`);
   duplicates(diagnostics, all((r) => r.matches), 'DUPLICATE_TARGET', (n) => `target "${n}" is already described`);
   return { mandates, targets, diagnostics };
@@ -320,14 +320,14 @@ export function validatePolicyDocuments(files: readonly ParsedFile[]): Validated
 }
 
 /** Reports every occurrence after the first (in file order), pointing back at the first. */
-function duplicates(out: Diagnostic[], seen: readonly Named[], code: DiagnosticCode, message: (name: string) => string): void {
-  const first = new Map<string, SourceLocation>();
+function duplicates(out: Diagnostic[], seen: readonly Named[], code: DiagnosticCode, message: (name: string, first: Named) => string): void {
+  const first = new Map<string, Named>();
   for (const n of seen) {
     const f = first.get(n.name);
     if (f === undefined) {
-      first.set(n.name, n.at);
+      first.set(n.name, n);
     } else {
-      out.push(diagnostic(n.at, code, `${message(n.name)} at ${f.file}:${f.line}:${f.column}`));
+      out.push(diagnostic(n.at, code, `${message(n.name, f)} at ${f.at.file}:${f.at.line}:${f.at.column}`));
     }
   }
 }

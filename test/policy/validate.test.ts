@@ -107,10 +107,12 @@ spec: {match: "c.internal", environment: staging, owner: team-c}
     ]);
   });
 
-  it('a Mandate and a Target may share a name', () => {
+  it('names are unique across all documents, Mandates and Targets together', () => {
     const target = 'apiVersion: mandate/v1\nkind: Target\nmetadata: {name: m}\nspec: {match: a.internal}\n';
-    const set = ok(parsePolicyTexts([{ name: 'p.yaml', text: `${mandate(FUNCTIONS)}---\n${target}` }]));
-    expect([set.mandates.length, set.targets.length]).toEqual([1, 1]);
+    const d = diags(parsePolicyTexts([{ name: 'p.yaml', text: `${mandate(FUNCTIONS)}---\n${target}` }]));
+    expect(d.map((x) => `${x.code} ${x.line}:${x.column} ${x.message}`)).toEqual([
+      'DUPLICATE_NAME 16:18 name "m" is already used by the Mandate at p.yaml:4:9',
+    ]);
   });
 
   it('empty files, comment-only files and empty documents are ignored', () => {
