@@ -157,6 +157,7 @@ describe('a broken copy of sidecar.yaml fails', () => {
     ['two members of one oneof', (c) => { at(legacyRoute(c), 'match')['path'] = '/legacy'; }, 'only one of prefix, path, safe_regex'],
     ['a required oneof left empty', (c) => { delete at(mandateCluster(c), 'typed_extension_protocol_options', HTTP_OPTIONS_KEY)['explicit_http_config']; }, 'one of explicit_http_config, use_downstream_protocol_config, auto_config is required'],
     ['an empty string where one is required', (c) => { mandateCluster(c)['name'] = ''; }, 'name must be at least 1 character(s)'],
+    ['a wrapper (BoolValue) given as text', (c) => { hcm(c)['normalize_path'] = 'yes'; }, 'google.protobuf.BoolValue expects true or false, got string "yes"'],
     ['a map value of the wrong type', (c) => { at(legacyRoute(c), 'typed_per_filter_config', 'envoy.filters.http.ext_authz', 'check_settings', 'context_extensions')['function'] = 7; }, 'context_extensions expects a string, got number 7'],
   ])('schema: %s', (_name, breakIt, expected) => {
     expect(schema.check(BOOTSTRAP, original)).toEqual([]);
@@ -189,6 +190,20 @@ describe('a broken copy of sidecar.yaml fails', () => {
     const copy = structuredClone(original) as Obj;
     breakIt(copy);
     expect(deploymentProblems(copy, 'sidecar').join('\n')).toContain(expected);
+  });
+
+  it.each<[string, boolean]>([
+    ['SANITIZE', true],
+    ['SANITIZE_SET', true],
+    ['APPEND_FORWARD', false],
+    ['FORWARD_ONLY', false],
+  ])('a gateway with forward_client_cert_details %s: accepted %s', (value, ok) => {
+    const gateway = readYaml('gateway.yaml', fs.readFileSync(path.join(ENVOY_DIR, 'gateway.yaml'), 'utf8')).value;
+    const copy = structuredClone(gateway) as Obj;
+    hcm(copy)['forward_client_cert_details'] = value;
+    const problems = deploymentProblems(copy, 'gateway');
+    if (ok) expect(problems).toEqual([]);
+    else expect(problems.join('\n')).toContain("a gateway must not pass a caller's x-forwarded-client-cert on");
   });
 
   it('a duplicate YAML key is an error, with its position', () => {
