@@ -69,11 +69,32 @@ export function policyRevision(files: readonly PolicyText[]): string {
 let currentGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
 let previousGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
 
+/**
+ * Parses and checks one file. The `yaml` package reports its own failures (even a stack
+ * overflow on absurd nesting) as errors; the catch is the last line of the loader's promise
+ * never to throw, should any input still escape it.
+ */
+function checkFile(f: PolicyText): FileResult {
+  try {
+    return validatePolicyFile(parsePolicyText(f.name, f.text));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return Object.freeze({
+      mandates: [],
+      targets: [],
+      diagnostics: [diagnostic(at(f.name), 'YAML_SYNTAX', `the file could not be parsed: ${why}`)],
+      names: [],
+      subjects: [],
+      matches: [],
+    });
+  }
+}
+
 function fileResult(f: PolicyText, cache: boolean): FileResult {
-  if (!cache) return validatePolicyFile(parsePolicyText(f.name, f.text));
+  if (!cache) return checkFile(f);
   const hit = currentGeneration.get(f.name) ?? previousGeneration.get(f.name);
   if (hit !== undefined && hit.text === f.text) return hit.result;
-  return validatePolicyFile(parsePolicyText(f.name, f.text));
+  return checkFile(f);
 }
 
 /**

@@ -125,6 +125,14 @@ spec: {match: "c.internal", environment: staging, owner: team-c}
     expect(set.files).toEqual(['a.yaml', 'b.yaml', 'c.yaml']);
   });
 
+  it.each([
+    ['flow sequences', `a: ${'['.repeat(5000)}${']'.repeat(5000)}`],
+    ['flow mappings', `a: ${'{b: '.repeat(5000)}1${'}'.repeat(5000)}`],
+  ])('absurdly nested %s are a YAML_SYNTAX diagnostic, not a crash', (_name, text) => {
+    const d = diags(parsePolicyTexts([{ name: 'deep.yaml', text }], [], false));
+    expect(new Set(d.map((x) => x.code))).toEqual(new Set(['YAML_SYNTAX']));
+  });
+
   it('JSON documents are accepted', () => {
     const json = JSON.stringify({
       apiVersion: 'mandate/v1',
