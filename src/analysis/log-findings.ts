@@ -10,6 +10,7 @@ import type { LogEntry } from './logs.js';
 import { findMatchingAction, type LoggedRequest } from './match.js';
 import { mandateRef } from './policy-findings.js';
 import { SuggestionBuilder, type SuggestedMandate } from './suggest.js';
+import { TargetCatalog, parseTarget } from './targets.js';
 
 export interface LogWindowOptions {
   /** Epoch ms; entries before are ignored. null: from the log's first entry. */
@@ -65,6 +66,7 @@ export class LogAnalyzer {
   private readonly chaining = new Map<string, Tally & { presenter: string; tokenSub: string | null }>();
   private readonly dryRun = new Map<string, Tally & { mandate: string | null; source: string | null; reason: string }>();
   private readonly suggestions = new SuggestionBuilder();
+  private readonly catalog: TargetCatalog;
   private first: number | null = null;
   private last: number | null = null;
   private inWindow = 0;
@@ -73,6 +75,7 @@ export class LogAnalyzer {
     private readonly set: PolicySet,
     private readonly window: LogWindowOptions,
   ) {
+    this.catalog = new TargetCatalog(set.targets);
     for (const m of set.mandates) {
       this.byName.set(m.name, m);
       this.bySubject.set(m.subject, m);
@@ -136,6 +139,15 @@ export class LogAnalyzer {
     if (target !== null && t.targets.size < 10) t.targets.add(target);
   }
 
+  private targetRef(raw: string): FindingTarget {
+    const ref = parseTarget(raw);
+    return { name: this.catalog.lookup(ref)?.name ?? null, id: ref.id };
+  }
+
+  private targetsOf(t: Tally): FindingTarget[] {
+    return [...t.targets].sort().map((id) => this.targetRef(id));
+  }
+
   finish(): LogAnalysis {
     const findings: Finding[] = [];
     const since = iso(this.window.since ?? this.first);
@@ -157,7 +169,7 @@ export class LogAnalyzer {
                 'low',
                 `${m.name}/${fn.name} action ${i + 1} (${a.methods.join(',')} ${a.target} ${a.paths.join(' ')}) was never allowed ${range}`,
                 [mandateRef(m)],
-                [{ name: null, id: a.target }],
+                [this.targetRef(a.target)],
                 null,
                 a.location,
               ),
@@ -179,7 +191,7 @@ export class LogAnalyzer {
           'high',
           `${t.presenter} presented a task token issued to ${t.tokenSub ?? 'another subject'} ${t.count} time(s); first ${t.first.decisionId ?? '?'} at ${iso(t.first.time) ?? '?'}; examples ${t.examples.join(', ')}`,
           mandates,
-          targetsOf(t),
+          this.targetsOf(t),
           null,
           presenter?.location ?? logLocation(t.first),
         ),
@@ -195,7 +207,7 @@ export class LogAnalyzer {
           'medium',
           `${who}: ${t.count} request(s) allowed in dry run would be denied with ${t.reason}; examples ${t.examples.join(', ')}`,
           m !== undefined ? [mandateRef(m)] : t.mandate !== null && t.source !== null ? [{ name: t.mandate, id: t.source }] : [],
-          targetsOf(t),
+          this.targetsOf(t),
           null,
           m?.location ?? logLocation(t.first),
         ),
@@ -212,6 +224,3 @@ export class LogAnalyzer {
   }
 }
 
-function targetsOf(t: Tally): FindingTarget[] {
-  return [...t.targets].sort().map((id) => ({ name: null, id }));
-}

@@ -9,7 +9,7 @@
  * path, so merging only equal method sets never grants a method on a path where it was
  * not seen).
  */
-import { stringify } from 'yaml';
+import { Document, isPair, isScalar, isSeq, visit } from 'yaml';
 import type { MandateDoc } from '../policy/model.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,6 +61,19 @@ function nameFromSubject(subject: string): string {
   const last = subject.split('/').pop() ?? 'workload';
   const cleaned = last.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
   return cleaned === '' ? 'workload' : cleaned;
+}
+
+/** YAML as a person writes a mandate: block style, with `methods` and `paths` as flow lists. */
+function toYaml(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Pair(_, pair) {
+      if (isPair(pair) && isScalar(pair.key) && (pair.key.value === 'methods' || pair.key.value === 'paths') && isSeq(pair.value)) {
+        pair.value.flow = true;
+      }
+    },
+  });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 export class SuggestionBuilder {
@@ -146,7 +159,7 @@ export class SuggestionBuilder {
         existing: m !== undefined,
         requests: use.requests,
         actions: actionCount,
-        yaml: `${header}\n${stringify(doc, { lineWidth: 0 })}`,
+        yaml: `${header}\n${toYaml(doc)}`,
       });
     }
     return out;

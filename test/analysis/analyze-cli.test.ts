@@ -29,6 +29,12 @@ describe('mandate analyze on the fixture policies', () => {
     expectGolden(golden, r.stdout);
   });
 
+  it('matches the text golden with decision logs (log findings and the suggested mandate)', async () => {
+    const r = await analyze('policies', '--logs', 'logs/decisions.log', ...NOW);
+    expect(r.code).toBe(0);
+    expectGolden('policies-logs.txt', r.stdout);
+  });
+
   it('matches the JSON golden with decision logs', async () => {
     const r = await analyze('policies', '--logs', 'logs/decisions.log', '--format', 'json', ...NOW);
     expect(r.code).toBe(0);
