@@ -64,5 +64,6 @@ describe('HTML report in headless Chromium', () => {
     } finally {
       await browser.close();
     }
-  });
+    // Chromium's start-up is slow on a loaded 2-core machine; the default 30 s is tight there.
+  }, 120_000);
 });
