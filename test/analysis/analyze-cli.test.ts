@@ -30,13 +30,13 @@ describe('mandate analyze on the fixture policies', () => {
   });
 
   it('matches the text golden with decision logs (log findings and the suggested mandate)', async () => {
-    const r = await analyze('policies', '--logs', 'logs/decisions.log', ...NOW);
+    const r = await analyze('policies', '--logs', 'logs/decisions.jsonl', ...NOW);
     expect(r.code).toBe(0);
     expectGolden('policies-logs.txt', r.stdout);
   });
 
   it('matches the JSON golden with decision logs', async () => {
-    const r = await analyze('policies', '--logs', 'logs/decisions.log', '--format', 'json', ...NOW);
+    const r = await analyze('policies', '--logs', 'logs/decisions.jsonl', '--format', 'json', ...NOW);
     expect(r.code).toBe(0);
     expectGolden('policies-logs.json', r.stdout);
   });
@@ -64,7 +64,7 @@ describe('mandate analyze on the fixture policies', () => {
   });
 
   it('adds the log-driven findings and a suggested mandate', async () => {
-    const r = await analyze('policies', '--logs', 'logs/decisions.log', '--format', 'json', ...NOW);
+    const r = await analyze('policies', '--logs', 'logs/decisions.jsonl', '--format', 'json', ...NOW);
     const rep = JSON.parse(r.stdout) as JsonReport;
     const byCode = (c: string) => rep.findings.filter((f) => f.code === c);
     expect(byCode('UNUSED_MANDATE').map((f) => f.mandates[0]!.name)).toEqual(['legacy-sync']);
@@ -85,8 +85,8 @@ describe('mandate analyze on the fixture policies', () => {
   it('reads gzip logs like plain ones', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mandate-analyze-'));
     const gz = path.join(dir, 'decisions.log.gz');
-    writeFileSync(gz, gzipSync(readFileSync(path.join(FIXTURES, 'logs/decisions.log'))));
-    const plain = await analyze('policies', '--logs', 'logs/decisions.log', '--format', 'json', ...NOW);
+    writeFileSync(gz, gzipSync(readFileSync(path.join(FIXTURES, 'logs/decisions.jsonl'))));
+    const plain = await analyze('policies', '--logs', 'logs/decisions.jsonl', '--format', 'json', ...NOW);
     const zipped = await analyze('policies', '--logs', gz, '--format', 'json', ...NOW);
     const strip = (s: string) => {
       const o = JSON.parse(s) as JsonReport;
@@ -97,7 +97,7 @@ describe('mandate analyze on the fixture policies', () => {
   });
 
   it('limits log findings to the --since/--until window', async () => {
-    const r = await analyze('policies', '--logs', 'logs/decisions.log', '--since', '2026-12-01T00:00:00Z', '--format', 'json', ...NOW);
+    const r = await analyze('policies', '--logs', 'logs/decisions.jsonl', '--since', '2026-12-01T00:00:00Z', '--format', 'json', ...NOW);
     const rep = JSON.parse(r.stdout) as JsonReport;
     expect(rep.findings.filter((f) => f.code === 'TOKEN_CHAINING_ATTEMPT')).toEqual([]);
     expect(rep.findings.filter((f) => f.code === 'UNUSED_MANDATE').map((f) => f.mandates[0]!.name).sort()).toEqual(['legacy-sync', 'orders-api']);
@@ -167,7 +167,7 @@ describe('SARIF output', () => {
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false });
     const validate = ajv.compile(schema);
-    const r = await analyze('policies', '--logs', 'logs/decisions.log', '--format', 'sarif', ...NOW);
+    const r = await analyze('policies', '--logs', 'logs/decisions.jsonl', '--format', 'sarif', ...NOW);
     const log = JSON.parse(r.stdout) as { runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; ruleIndex: number; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }[] }[] }[] };
     const ok = validate(log);
     expect(validate.errors ?? []).toEqual([]);

@@ -18,9 +18,9 @@ const ARTIFACTS = path.resolve(import.meta.dirname, '../../artifacts');
 describe('HTML report in headless Chromium', () => {
   it('renders the graph and the findings, highlights a path on click, and is self-contained', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is required (apt-get install chromium)`).toBe(true);
-    const json = await runCli(runAnalyzeCommand, ['policies', '--logs', 'logs/decisions.log', '--format', 'json', '--now', '2026-12-04T12:00:00Z']);
+    const json = await runCli(runAnalyzeCommand, ['policies', '--logs', 'logs/decisions.jsonl', '--format', 'json', '--now', '2026-12-04T12:00:00Z']);
     const report = JSON.parse(json.stdout) as { findings: { code: string; path: string[] | null }[] };
-    const html = await runCli(runAnalyzeCommand, ['policies', '--logs', 'logs/decisions.log', '--format', 'html', '--now', '2026-12-04T12:00:00Z']);
+    const html = await runCli(runAnalyzeCommand, ['policies', '--logs', 'logs/decisions.jsonl', '--format', 'html', '--now', '2026-12-04T12:00:00Z']);
     expect(html.code).toBe(0);
     const dir = mkdtempSync(path.join(tmpdir(), 'mandate-html-'));
     const file = path.join(dir, 'report.html');

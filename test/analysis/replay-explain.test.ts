@@ -10,7 +10,7 @@ import type { Explanation } from '../../src/analysis/explain.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
 import { FIXTURES, expectGolden, runCli } from './run-cli.js';
 
-const LOG = 'logs/decisions.log';
+const LOG = 'logs/decisions.jsonl';
 
 /** The fixture policies with the suggested batch-reporter mandate, DELETE for web-frontend, and no token-exchange. */
 async function proposedPolicies(): Promise<string> {
