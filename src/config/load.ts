@@ -190,9 +190,23 @@ export function loadServeConfig(args: readonly string[], env: Readonly<Record<st
   for (const id of config.tokenAdmin) {
     if (!id.startsWith('spiffe://')) errors.push(`--token-admin ${id}: must be a SPIFFE ID`);
   }
-  if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) errors.push(`--redis-url: must start with redis:// or rediss://`);
+  if (config.redisUrl !== null) {
+    const problem = redisUrlProblem(config.redisUrl);
+    if (problem !== null) errors.push(`--redis-url: ${problem}`);
+  }
 
   return { config: errors.length === 0 ? Object.freeze(config) : null, errors, printConfig };
+}
+
+function redisUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a URL';
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return 'must start with redis:// or rediss://';
+  return u.hostname === '' ? 'the host is missing' : null;
 }
 
 function firstLine(s: string): string {

@@ -15,7 +15,7 @@ import type { Diagnostic } from '../policy/model.js';
 import { createHealthService } from './health.js';
 import { watchPolicyPaths } from './watch.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { createDecisionLog, decisionToLogEntry, createOpsLogger, type OpsLogger } from '../audit/index.js';
+import { createDecisionLog, createOpsLogger, type OpsLogger } from '../audit/index.js';
 import { loadKeyRing, ephemeralKeyRing, type KeyRing } from '../tokens/keys.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { createTokenSigner } from '../tokens/issue.js';
@@ -109,11 +109,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : createRedisRevocationStore({
           url: config.redisUrl,
           maxStalenessMs: config.revocationMaxStaleness,
-          onStateChange: (link: 'up' | 'down') => {
-            metrics.setRevocationLinkUp(link === 'up');
-            if (link === 'up') log.info('revocation link to Redis is up');
-            else log.warn('revocation link to Redis is down');
-          },
+          // The store logs link changes itself; the metric follows them.
+          onStateChange: (link: 'up' | 'down') => metrics.setRevocationLinkUp(link === 'up'),
           logger: log,
         });
   if (config.redisUrl === null) metrics.setRevocationLinkUp(true);
@@ -123,6 +120,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     level: config.logLevel,
     chain: config.auditChain,
     onDrop: (n: number) => metrics.auditDropped(n),
+    onError: (err: unknown) => log.error({ err: String(err) }, 'decision-log sink failed; decisions continue, lines are counted as dropped'),
   });
 
   // --- policy ---
@@ -160,7 +158,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const health = createHealthService();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
-    'grpc.max_send_message_length': 64 * 1024,
     'grpc.max_concurrent_streams': config.maxConcurrentStreams,
     'grpc.keepalive_permit_without_calls': 1,
   });
@@ -175,7 +172,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     now,
     record: (decision, facts, token, durationUs, nowMs) => {
       metrics.observeDecision(decision.decision, decision.reason, decision.dryRun, durationUs / 1e6);
-      auditLog.write(decisionToLogEntry(decision, facts, token, durationUs, nowMs));
+      auditLog.writeDecision(decision, facts, token, durationUs, nowMs);
     },
     onInternalError: (err) => {
       metrics.internalError();
@@ -200,6 +197,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     now,
     onIssued: (fn: string) => metrics.tokenIssued(fn),
     onRevoked: () => metrics.tokenRevoked(),
+    verifier,
     logger: log,
   });
   server.addService(tokenService.definition, tokenService.implementation);
@@ -209,6 +207,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       err === null ? resolve(port) : reject(new StartupError('cannot listen', 2, [`--grpc-addr ${config.grpcAddr}: ${err.message}`])),
     );
   });
+
+  // Certificates are read asynchronously by grpc-js: wait until they are in place.
+  if (credentials !== null) await credentials.ready;
 
   // --- HTTP ---
   let draining = false;
@@ -234,7 +235,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (drainPromise !== null) return drainPromise;
     drainPromise = (async () => {
       draining = true;
-      health.setServing(false);
+      // NOT_SERVING to every health watcher, and their streams end so tryShutdown can finish.
+      health.shutdown();
       watcher.close();
       log.info({ inFlight }, 'draining');
       // tryShutdown sends GOAWAY, refuses new calls and closes each connection once its

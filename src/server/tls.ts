@@ -12,7 +12,32 @@ import type { Config } from '../config/config.js';
 
 export interface CredentialsHandle {
   readonly credentials: grpc.ServerCredentials;
+  /**
+   * Resolves once the providers have read the files for the first time. grpc-js loads
+   * them asynchronously; a handshake before that is dropped, so the server waits for it
+   * before it reports itself ready.
+   */
+  readonly ready: Promise<void>;
   close(): void;
+}
+
+/** Bound on the first read of the certificate files. */
+const FIRST_LOAD_TIMEOUT_MS = 5000;
+
+function firstUpdate(register: (listener: (update: unknown) => void) => void, unregister: (listener: (update: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, FIRST_LOAD_TIMEOUT_MS);
+    timer.unref();
+    function done(): void {
+      clearTimeout(timer);
+      unregister(listener);
+      resolve();
+    }
+    function listener(update: unknown): void {
+      if (update !== null) setImmediate(done);
+    }
+    register(listener);
+  });
 }
 
 /** How often the certificate files are re-read. */
@@ -59,8 +84,21 @@ export function buildServerCredentials(config: Config): CredentialsHandle | null
     ca as unknown as grpc.experimental.CertificateProvider,
     config.tlsClientCa !== null,
   );
+  const ready = Promise.all([
+    firstUpdate(
+      (l) => identity.addIdentityCertificateListener(l),
+      (l) => identity.removeIdentityCertificateListener(l),
+    ),
+    ca === null
+      ? Promise.resolve()
+      : firstUpdate(
+          (l) => ca.addCaCertificateListener(l),
+          (l) => ca.removeCaCertificateListener(l),
+        ),
+  ]).then(() => undefined);
   return {
     credentials,
+    ready,
     close: () => {
       // The providers stop their timers when the server removes its last watcher.
     },
