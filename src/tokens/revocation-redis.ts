@@ -33,6 +33,8 @@ export interface RedisRevocationOptions {
   /** Called on every change of link state, for the link-state metric. */
   readonly onStateChange?: (state: 'up' | 'down') => void;
   readonly sweepIntervalMs?: number;
+  /** PING interval that detects a hung link; default a third of maxStalenessMs, 100 ms to 1 s. */
+  readonly heartbeatMs?: number;
   /** Called for each revocation message received (own ones included). */
   readonly onMessage?: (txn: string) => void;
 }
@@ -238,6 +240,33 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
   const sweeper = setInterval(() => table.sweep(now()), opts.sweepIntervalMs ?? 30_000);
   sweeper.unref();
 
+  // A frozen Redis or a black-holed link never closes the sockets, so 'close' alone would
+  // never mark the link down. Both connections are pinged (the subscriber can PING in
+  // subscribe mode); a ping that fails or times out (commandTimeout) marks the link down
+  // from the moment it was sent, and the first good ping after that resyncs before the
+  // link counts as up again.
+  let pinging = false;
+  async function heartbeat(): Promise<void> {
+    if (closed || pinging || !cmdReady || !subReady) return;
+    pinging = true;
+    const sent = now();
+    try {
+      await Promise.all([cmd.ping(), sub.ping()]);
+      if (state === 'down' && !closed) void resync();
+    } catch (err) {
+      if (state === 'up') {
+        logger?.warn({ error: (err as Error).message }, 'revocation store: Redis does not answer');
+        markDown();
+        downSince = sent;
+      }
+    } finally {
+      pinging = false;
+    }
+  }
+  const heartbeatMs = opts.heartbeatMs ?? Math.max(100, Math.min(1000, Math.floor(maxStalenessMs / 3)));
+  const pinger = setInterval(() => void heartbeat(), heartbeatMs);
+  pinger.unref();
+
   return {
     isRevoked: (txn: string) => table.has(txn),
     isStale: (nowMs: number) => downSince !== null && nowMs - downSince > maxStalenessMs,
@@ -286,6 +315,7 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      clearInterval(pinger);
       if (retryTimer !== null) clearTimeout(retryTimer);
       await Promise.all([quit(cmd), quit(sub)]);
     },
