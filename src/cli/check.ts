@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadServeConfig } from '../config/load.js';
+import { decisionToLogEntry } from '../audit/entry.js';
 import { evaluate } from '../decision/evaluate.js';
 import { explainDecision } from '../decision/explain.js';
 import { toCheckResponse } from '../envoy/response.js';
@@ -106,6 +107,7 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
   }
 
   try {
+    const started = process.hrtime.bigint();
     const facts = extractFacts(request, { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader });
     const trusted = config.trustDomain.length > 0 ? new Set(config.trustDomain) : policy.subjectTrustDomains;
     const identity = await resolveIdentity(facts, { trustXfcc: config.trustXfcc, bearer }, trusted, nowMs);
@@ -120,26 +122,9 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
       randomUUID(),
     );
     await revocations.close();
+    // The same fields, names and values as the decision log line of this decision.
     const out = {
-      decision: decision.decision,
-      reason: decision.reason,
-      dry_run: decision.dryRun,
-      would_deny: decision.wouldDeny,
-      decision_id: decision.decisionId,
-      source: decision.source,
-      identity_via: decision.identityVia,
-      target: decision.target,
-      method: decision.method,
-      path: decision.path,
-      function: decision.function,
-      function_via: decision.functionVia,
-      mandate: decision.mandate,
-      owner: decision.owner,
-      purpose: decision.purpose,
-      risk: decision.risk,
-      txn: decision.txn,
-      token_sha256: decision.tokenSha256,
-      policy_revision: decision.policyRevision,
+      ...decisionToLogEntry(decision, facts, token, Number(process.hrtime.bigint() - started) / 1000, nowMs),
       explanation: explainDecision(decision, policy),
       response: toCheckResponse(decision),
     };
