@@ -2,7 +2,7 @@
 /**
  * Runs every long reliability scenario once, one after the other (they must not share the
  * CPU), prints each one's figures and writes them all to --out as JSON. Needs `npm run build`
- * and redis-server on PATH. Defaults take about 16 minutes:
+ * and redis-server on PATH. Defaults take about 17 minutes:
  *
  *   npm run build && node scripts/reliability/run-all.mjs --out reliability-results.json
  *   node scripts/reliability/run-all.mjs --only soak,redis --soak-rate 150
@@ -16,6 +16,7 @@ const SCENARIOS = {
   reload: async (o) => (await import('./reload.mjs')).run({ durationS: 60, rate: o.rate, everyMs: 100 }),
   'audit-blocked': async () => (await import('./audit-blocked.mjs')).run({ within: 5000, beyond: 40000, concurrency: 100 }),
   redis: async (o) => (await import('./redis.mjs')).run({ phaseS: 10, rate: o.rate, stalenessS: 2 }),
+  limits: async () => (await import('./limits.mjs')).run({ n: 100 }),
   sigterm: async (o) => (await import('./sigterm.mjs')).run({ rate: o.rate, beforeMs: 3000, burst: 300, slowCalls: 300, slowReaderMs: 500, rounds: 3 }),
 };
 

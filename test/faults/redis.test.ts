@@ -23,13 +23,14 @@ describe('Redis killed and restarted under load (short)', () => {
     expect(f.exit.code).toBe(0);
   }, 400_000);
 
-  // BUG (/work/briefs/bugs.md, "hung Redis"): a frozen Redis is never noticed, so token
-  // requests stay ALLOWED past the staleness bound. Remove .fails once fixed.
-  it('fails closed when Redis hangs (SIGSTOP) as it does when Redis dies', async () => {
+  // Found by this scenario (/work/briefs/bugs.md, "hung Redis"); fixed by the heartbeat in c881ce3.
+  it('fails closed when Redis hangs (SIGSTOP) as it does when Redis dies, and recovers after SIGCONT', async () => {
     requireBuild();
     const f = await exclusively(() => run({ phaseS: 4, rate: 45, stalenessS: 1, kill: false, freeze: true, deadlineMs: CI_DEADLINE_MS, log: quiet }));
     expect(f.rpcErrors).toBe(0);
     expect(f.freezeToRevocationUnavailableMs, JSON.stringify(f.phases)).not.toBeNull();
     expect(f.freezeToRevocationUnavailableMs!).toBeLessThanOrEqual(1000 + 2000);
+    expect(f.thawToLiveAllowedMs, JSON.stringify(f.phases)).not.toBeNull();
+    expect(f.noTokenDenied).toBe(0);
   }, 400_000);
 });
