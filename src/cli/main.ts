@@ -21,6 +21,9 @@ commands:
 
 Run 'mandate <command> --help' for a command's options.`;
 
+/** How long a drained server may take to exit on its own before it is made to. */
+const SERVE_EXIT_GRACE_MS = 1000;
+
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).runServeCommand,
   validate: async () => (await import('./validate.js')).runValidateCommand,
@@ -65,9 +68,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const code = await (await load())(rest, io);
-  // A drained server may still hold idle handles (Redis reconnect timers, keep-alive
-  // sockets): its exit status is final once it has drained and flushed.
-  if (name === 'serve') process.exit(code);
+  if (name === 'serve') {
+    // Once drained, let the event loop empty by itself so the last responses and log
+    // lines still queued in sockets are written; a handle that lingers (a reconnect
+    // timer, a keep-alive socket) cannot hold the exit up for more than a moment.
+    setTimeout(() => process.exit(code), SERVE_EXIT_GRACE_MS).unref();
+  }
   return code;
 }
 
