@@ -61,13 +61,13 @@ export async function waitFor(cond, { timeoutMs = 15_000, everyMs = 50 } = {}) {
  * Starts `mandate serve` as a child process and waits until /readyz answers 200.
  * Resolves to a handle with the addresses, the pid, the collected stderr and an exit promise.
  */
-export async function startMandate({ policies, args = [], env = {}, nodeArgs = [], readyTimeoutMs = 30_000 }) {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+export async function startMandate({ policies, args = [], env = {}, nodeArgs = [], readyTimeoutMs = 30_000, entry = process.env.MANDATE_ENTRY ?? CLI }) {
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
   const grpcPort = await freePort();
   const httpPort = await freePort();
   const argv = [
     ...nodeArgs,
-    CLI,
+    entry,
     'serve',
     ...[].concat(policies).flatMap((p) => ['--policies', p]),
     '--grpc-addr', `127.0.0.1:${grpcPort}`,
