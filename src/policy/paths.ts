@@ -56,6 +56,14 @@ function isDotSegment(s: string, start: number, len: number): boolean {
 }
 
 /**
+ * Longest request path (before `?`) accepted. Envoy's default header limit is 60 KiB, but
+ * a direct gRPC caller can send a 1 MiB path whose splitting alone costs ~50 ordinary
+ * decisions (hostile suite, scripts/reliability/limits.mjs); no real route is this long.
+ * A longer path is INVALID_PATH.
+ */
+export const MAX_REQUEST_PATH_CHARS = 16 * 1024;
+
+/**
  * The segments of a request path after its leading `/` (`/` gives `['']`, `/a/b/` gives
  * `['a', 'b', '']`), with the query and fragment cut off; null when SPEC section 2 says the
  * path is INVALID_PATH: not starting with `/`, an empty segment, a `.` or `..` segment, a
@@ -64,7 +72,7 @@ function isDotSegment(s: string, start: number, len: number): boolean {
 export function splitRequestPath(raw: string): readonly string[] | null {
   if (typeof raw !== 'string') return null;
   const end = pathEnd(raw);
-  if (end === 0 || raw.charCodeAt(0) !== SLASH) return null;
+  if (end === 0 || end > MAX_REQUEST_PATH_CHARS || raw.charCodeAt(0) !== SLASH) return null;
   const segments: string[] = [];
   let start = 1;
   for (let i = 1; i <= end; i++) {

@@ -19,9 +19,13 @@ const values: Row[] = [
   ['64 KiB destination', { ...REFUND, destination: 'spiffe://prod.example.org/' + big() }, 'ACTION_NOT_PERMITTED'],
   ['64 KiB host', { ...REFUND, destination: '', host: big() + '.internal' }, 'ACTION_NOT_PERMITTED'],
   ['64 KiB method', { ...REFUND, method: big('P') }, 'ACTION_NOT_PERMITTED'],
-  ['64 KiB path in a ** template', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries/' + big(), function: 'refund-processing' }, 'ALLOWED'],
-  ['64 KiB path of 32768 segments', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries' + '/a'.repeat(K64 / 2), function: 'refund-processing' }, 'ALLOWED'],
-  ['64 KiB path of 32768 segments against a fixed template', { ...REFUND, path: '/v1' + '/a'.repeat(K64 / 2) }, 'ACTION_NOT_PERMITTED'],
+  // Paths are capped at 16 KiB (MAX_REQUEST_PATH_CHARS): longer ones are INVALID_PATH
+  // before any splitting, so a huge path costs no more than an ordinary one.
+  ['64 KiB path in a ** template', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries/' + big(), function: 'refund-processing' }, 'INVALID_PATH'],
+  ['64 KiB path of 32768 segments', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries' + '/a'.repeat(K64 / 2), function: 'refund-processing' }, 'INVALID_PATH'],
+  ['16 KiB path (at the cap) in a ** template', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries/' + 'a'.repeat(16 * 1024 - 12), function: 'refund-processing' }, 'ALLOWED'],
+  ['path one byte over the cap', { principal: WORKER, host: 'ledger.internal:8443', method: 'GET', path: '/v1/entries/' + 'a'.repeat(16 * 1024 - 11), function: 'refund-processing' }, 'INVALID_PATH'],
+  ['8 KiB path of 4096 segments against a fixed template', { ...REFUND, path: '/v1' + '/a'.repeat(4096) }, 'ACTION_NOT_PERMITTED'],
   ['64 KiB query', { ...REFUND, path: '/v1/payments/42/refund?' + big() }, 'ALLOWED'],
   ['64 KiB function header', { ...REFUND, function: big('f') }, 'FUNCTION_NOT_DECLARED'],
   ['64 KiB of commas in the function header', { ...REFUND, function: big(',') }, 'FUNCTION_CONFLICT'],
