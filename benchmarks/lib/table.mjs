@@ -64,7 +64,7 @@ export function checkTargets(res) {
 export function renderTable(res) {
   const m = res.meta;
   let out = `\nmandate benchmarks — ${m.date} — node ${m.node}, ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, mode ${m.mode}, commit ${m.commit ?? '?'}\n`;
-  out += `load average (1 min) at start ${m.loadAvgAtStart?.[0]}, at end ${m.loadAvgAtEnd?.[0]} (the machine is shared: read ratios, not absolutes)\n\n`;
+  out += `load average (1 min) at start ${m.loadAvgAtStart?.[0]}, at end ${m.loadAvgAtEnd?.[0]}, priority ${m.priority ?? 0} (the machine is shared: read ratios, not absolutes)\n\n`;
 
   if (res.inproc.length > 0) {
     out += 'In process: facts → identity → evaluate, µs per decision (median/p99 of batch means), load/compile, memory after GC\n';
