@@ -7,10 +7,10 @@
 import type { DenyReason } from '../errors.js';
 import type { IdentityResult } from '../identity/types.js';
 import type { CompiledMandate, CompiledPolicy } from '../policy/compiled.js';
-import { normalizeHost } from '../policy/hosts.js';
 import { splitRequestPath } from '../policy/paths.js';
 import type { RevocationView, TokenVerdict } from '../tokens/types.js';
 import { resolveFunction } from './function.js';
+import { requestHost } from './host-cache.js';
 import type { Decision, RequestFacts } from './types.js';
 
 export interface EvaluateEnv {
@@ -49,14 +49,8 @@ function pathWithoutQuery(path: string): string | null {
 
 export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, decisionId: string): Decision {
   const { facts, identity, token } = input;
-  const host = facts.host === '' ? null : normalizeHost(facts.host);
-  const target = facts.destinationPrincipal.startsWith('spiffe://')
-    ? facts.destinationPrincipal
-    : host === null
-      ? null
-      : host.port === null
-        ? host.host
-        : `${host.host}:${host.port}`;
+  const host = requestHost(facts.host);
+  const target = facts.destinationPrincipal.startsWith('spiffe://') ? facts.destinationPrincipal : host === null ? null : host.display;
 
   let reason: DenyReason | null = null;
   let detail: string | null = null;

@@ -1,0 +1,28 @@
+/**
+ * Request hosts, normalised once per distinct `:authority`. A mesh sends few distinct
+ * authorities, so after warm-up a decision's host costs one Map lookup instead of a scan,
+ * a lower-casing and an allocation (normalizeHost was ~10% of an in-process decision in
+ * the profile of benchmarks/inproc-mandate.mjs). Bounded: when full the cache is cleared,
+ * so hostile callers sending endless distinct hosts cost at most the uncached path.
+ */
+import { normalizeHost } from '../policy/hosts.js';
+
+export interface RequestHost {
+  readonly host: string;
+  readonly port: number | null;
+  /** `host` or `host:port`, as the decision log's `target`. */
+  readonly display: string;
+}
+
+const MAX_ENTRIES = 4096;
+const cache = new Map<string, RequestHost | null>();
+
+export function requestHost(raw: string): RequestHost | null {
+  const hit = cache.get(raw);
+  if (hit !== undefined) return hit;
+  const n = raw === '' ? null : normalizeHost(raw);
+  const v = n === null ? null : Object.freeze({ host: n.host, port: n.port, display: n.port === null ? n.host : `${n.host}:${n.port}` });
+  if (cache.size >= MAX_ENTRIES) cache.clear();
+  cache.set(raw, v);
+  return v;
+}
