@@ -289,6 +289,8 @@ async function main() {
       run.decisionLogLines = fs.readFileSync(s.logFile, 'utf8').split('\n').filter((l) => l.includes('"decision_id"')).length;
     }
   }
+  // ghz's per-request details run to megabytes per run: keep the work directory only on request.
+  if (!opt.work) fs.rmSync(work, { recursive: true, force: true });
   report({ runs });
 }
 
