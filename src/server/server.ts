@@ -54,11 +54,6 @@ export interface RunningServer {
   drain(timeoutMs?: number): Promise<void>;
 }
 
-function splitAddr(addr: string): string {
-  // grpc-js takes "host:port"; IPv6 hosts must be bracketed, as given.
-  return addr;
-}
-
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const now = options.now ?? Date.now;
   const log = options.opsLogger ?? createOpsLogger(config.logLevel);
@@ -206,7 +201,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   server.addService(tokenService.definition, tokenService.implementation);
 
   const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(splitAddr(config.grpcAddr), credentials === null ? grpc.ServerCredentials.createInsecure() : credentials.credentials, (err, port) =>
+    server.bindAsync(config.grpcAddr, credentials === null ? grpc.ServerCredentials.createInsecure() : credentials.credentials, (err, port) =>
       err === null ? resolve(port) : reject(new StartupError('cannot listen', 2, [`--grpc-addr ${config.grpcAddr}: ${err.message}`])),
     );
   });

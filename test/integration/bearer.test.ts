@@ -49,8 +49,9 @@ let server: TestServer;
 let client: EnvoyClient;
 let jwks: Server;
 let logFile: string;
-let svidKey: CryptoKey;
-let oidcKey: CryptoKey;
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let svidKey: PrivateKey;
+let oidcKey: PrivateKey;
 let issuer: string;
 
 beforeAll(async () => {
