@@ -5,6 +5,7 @@
  * Semantics are SPEC section 2's.
  */
 import type { ActionSpec } from '../policy/model.js';
+import { compilePathTemplate, matchPathTemplate, splitRequestPath, type PathTemplate } from '../policy/paths.js';
 import { parseTarget } from './targets.js';
 
 /** What a logged request offers to matching. */
@@ -31,21 +32,19 @@ export function methodMatches(methods: readonly string[], method: string | null)
   return methods.includes('*') || methods.includes(method);
 }
 
+/** Templates compiled once per text (offline: the set of templates in a policy is bounded). */
+const templates = new Map<string, PathTemplate | null>();
+
+/** The server's own template matching (policy/paths), on a logged path without query. */
 export function pathMatchesTemplate(template: string, path: string | null): boolean {
-  if (path === null || !path.startsWith('/') || !template.startsWith('/')) return false;
-  const t = template.slice(1).split('/');
-  const p = path.slice(1).split('/');
-  for (let i = 0; i < t.length; i++) {
-    const seg = t[i]!;
-    if (seg === '**' && i === t.length - 1) return true;
-    if (i >= p.length) return false;
-    if (seg.startsWith('{') && seg.endsWith('}')) {
-      if (p[i] === '') return false;
-    } else if (seg !== p[i]) {
-      return false;
-    }
+  if (path === null) return false;
+  let t = templates.get(template);
+  if (t === undefined) {
+    t = compilePathTemplate(template).template;
+    templates.set(template, t);
   }
-  return t.length === p.length;
+  const segments = splitRequestPath(path);
+  return t !== null && segments !== null && matchPathTemplate(t, segments);
 }
 
 export interface ActionComparison {

@@ -3,6 +3,7 @@
  * a SPIFFE ID (compared exactly) or a host with an optional port (SPEC section 2: lower
  * case, one trailing dot removed; no port matches any port).
  */
+import { normalizeHost } from '../policy/hosts.js';
 import type { Sensitivity, TargetDoc } from '../policy/model.js';
 
 export interface TargetRef {
@@ -16,16 +17,14 @@ export interface TargetRef {
 
 export function parseTarget(raw: string): TargetRef {
   if (raw.startsWith('spiffe://')) return { id: raw, spiffe: true, host: null, port: null };
-  let host = raw.toLowerCase();
-  let port: number | null = null;
-  const m = /^(.*):(\d{1,5})$/.exec(host);
-  // A bare IPv6 address has colons too; only a bracketed one can carry a port.
-  if (m !== null && (!m[1]!.includes(':') || m[1]!.startsWith('['))) {
-    host = m[1]!;
-    port = Number(m[2]);
+  // The server's own normalisation; text it refuses (only a logged garbage host can be)
+  // stays as it is, lower-cased, and can only match itself.
+  const n = normalizeHost(raw);
+  if (n === null) {
+    const text = raw.toLowerCase();
+    return { id: text, spiffe: false, host: text, port: null };
   }
-  if (host.endsWith('.')) host = host.slice(0, -1);
-  return { id: port === null ? host : `${host}:${port}`, spiffe: false, host, port };
+  return { id: n.port === null ? n.host : `${n.host}:${n.port}`, spiffe: false, host: n.host, port: n.port };
 }
 
 /** True when a request could match both: same SPIFFE ID, or same host with compatible ports. */

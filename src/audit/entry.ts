@@ -8,6 +8,7 @@
  * Secrets: the task token and the authorization header are never copied; the token is only
  * ever represented by the first 16 hex chars of its sha256 (computed by the verifier).
  */
+import { requestHost, requestPath, requestTarget } from '../decision/request-view.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { ReasonCode, DenyReason } from '../errors.js';
 import type { IdentityVia } from '../identity/types.js';
@@ -77,31 +78,6 @@ function nonEmpty(s: string | null | undefined): string | null {
   return s === undefined || s === null || s === '' ? null : s;
 }
 
-function pathWithoutQuery(raw: string): string | null {
-  if (raw === '') return null;
-  let end = raw.length;
-  const q = raw.indexOf('?');
-  if (q !== -1) end = q;
-  const h = raw.indexOf('#');
-  if (h !== -1 && h < end) end = h;
-  return raw.slice(0, end);
-}
-
-/**
- * The SPEC's target (destination principal when it is a SPIFFE ID, else the normalized host),
- * used only when the decision stopped before computing it, so the log still says where the
- * request was going.
- */
-function fallbackTarget(facts: RequestFacts): string | null {
-  if (facts.destinationPrincipal.startsWith('spiffe://')) return facts.destinationPrincipal;
-  if (facts.host === '') return null;
-  const host = facts.host.toLowerCase();
-  const m = /^(.*?)(:\d+)?$/.exec(host);
-  const name = m?.[1] ?? host;
-  const port = m?.[2] ?? '';
-  return (name.endsWith('.') ? name.slice(0, -1) : name) + port;
-}
-
 /**
  * Builds the log entry of one decision. `facts` is null when the request could not even be
  * read (the handler's internal-error path); `token` is the verdict on a presented task token.
@@ -127,9 +103,11 @@ export function decisionToLogEntry(
     would_deny: decision.wouldDeny,
     source: decision.source,
     identity_via: decision.identityVia,
-    target: decision.target ?? (facts === null ? null : fallbackTarget(facts)),
+    // A decision that stopped before reading the request (internal error) still says where
+    // the request was going, the way evaluate() would have.
+    target: decision.target ?? (facts === null ? null : requestTarget(facts.destinationPrincipal, requestHost(facts.host))),
     method: decision.method ?? (facts === null ? null : nonEmpty(facts.method)),
-    path: decision.path ?? (facts === null ? null : pathWithoutQuery(facts.path)),
+    path: decision.path ?? (facts === null ? null : requestPath(facts.path)),
     function: decision.function,
     function_via: decision.functionVia,
     mandate: decision.mandate,

@@ -1,26 +1,33 @@
 /**
  * `mandate check --policies PATH --request FILE|-`: evaluates one CheckRequest given in
- * proto3 JSON form with exactly the server's code path and prints the decision and its
+ * proto3 JSON form with exactly the server's code path (its policy state and its Check
+ * handler) and prints the decision and its
  * explanation as one JSON document. Exit 0 allowed, 1 denied, 2 bad input.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
 import { loadServeConfig } from '../config/load.js';
 import { decisionToLogEntry } from '../audit/entry.js';
-import { evaluate } from '../decision/evaluate.js';
 import { explainDecision } from '../decision/explain.js';
-import { toCheckResponse } from '../envoy/response.js';
-import { extractFacts } from '../envoy/facts.js';
-import { resolveIdentity } from '../identity/resolve.js';
+import type { Decision, RequestFacts } from '../decision/types.js';
 import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../identity/bearer/index.js';
-import { compilePolicy } from '../policy/compile.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
-import { loadPolicySet } from '../policy/load.js';
+import { createCheckHandler } from '../server/check.js';
+import { PolicyState } from '../server/policy-state.js';
 import { loadKeyRing } from '../tokens/keys.js';
 import { createMemoryRevocationStore } from '../tokens/revocation-memory.js';
+import type { TokenVerdict } from '../tokens/types.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
+
+/** What the handler records of its one decision. */
+interface Recorded {
+  readonly decision: Decision;
+  readonly facts: RequestFacts | null;
+  readonly token: TokenVerdict | null;
+  readonly durationUs: number;
+}
 
 const USAGE = `usage: mandate check --policies PATH [--policies PATH...] --request FILE|- [--now ISO-8601]
        [--mode enforce|dry-run] [--trust-domain TD...] [--trust-xfcc] [--function-header NAME]
@@ -84,16 +91,26 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
     return EXIT_USAGE;
   }
 
-  const loaded = await loadPolicySet(config.policies);
+  // The server's own policy state: the same loading, compiling and trust-domain default.
+  const revocations = createMemoryRevocationStore();
+  const state = new PolicyState({
+    paths: config.policies,
+    trustDomains: config.trustDomain,
+    globalDryRun: config.mode === 'dry-run',
+    revocations,
+    onReload: () => undefined,
+  });
+  const loaded = await state.reload();
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    await revocations.close();
     return EXIT_USAGE;
   }
-  const policy = compilePolicy(loaded.set);
 
   const keys = config.tokenKey.length === 0 ? null : await loadKeyRing(config.tokenKey);
   if (keys !== null && !keys.ok) {
     for (const e of keys.errors) io.stderr(`mandate check: ${e}\n`);
+    await revocations.close();
     return EXIT_USAGE;
   }
   let bearer: BearerIdentityHandle | null = null;
@@ -101,36 +118,46 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
     const parsed = parseIdentityConfig(config.identity, config.configDir);
     if (parsed.value === null || parsed.errors.length > 0) {
       for (const e of parsed.errors) io.stderr(`mandate check: ${e}\n`);
+      await revocations.close();
       return EXIT_USAGE;
     }
     bearer = createBearerIdentity(parsed.value, { now: () => nowMs });
   }
 
-  try {
-    const started = process.hrtime.bigint();
-    const facts = extractFacts(request, { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader });
-    const trusted = config.trustDomain.length > 0 ? new Set(config.trustDomain) : policy.subjectTrustDomains;
-    const identity = await resolveIdentity(facts, { trustXfcc: config.trustXfcc, bearer }, trusted, nowMs);
+  // The Check handler itself, called as grpc-js would call it.
+  let recorded: Recorded | null = null;
+  let response: unknown = null;
+  const handler = createCheckHandler({
+    headerNames: { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader },
+    env: () => state.env(),
+    identity: { trustXfcc: config.trustXfcc, bearer },
     // Without --token-key no key can verify a token: a presented token is TOKEN_INVALID.
-    const verifier = createTokenVerifier({ keys: keys === null ? [] : keys.ring.keys, issuer: config.tokenIssuer });
-    const token = facts.taskToken === null ? null : verifier.verifySync(facts.taskToken, nowMs);
-    const revocations = createMemoryRevocationStore();
-    const decision = evaluate(
-      { policy, trustedDomains: trusted, globalDryRun: config.mode === 'dry-run', revocations },
-      { facts, identity, token },
-      nowMs,
-      randomUUID(),
-    );
-    await revocations.close();
-    // The same fields, names and values as the decision log line of this decision.
-    const out = {
-      ...decisionToLogEntry(decision, facts, token, Number(process.hrtime.bigint() - started) / 1000, nowMs),
-      explanation: explainDecision(decision, policy),
-      response: toCheckResponse(decision),
-    };
-    io.stdout(JSON.stringify(out, null, 2) + '\n');
-    return decision.decision === 'allow' ? EXIT_OK : EXIT_FAIL;
+    tokens: createTokenVerifier({ keys: keys === null ? [] : keys.ring.keys, issuer: config.tokenIssuer }),
+    now: () => nowMs,
+    record: (decision, facts, token, durationUs) => {
+      recorded = { decision, facts, token, durationUs };
+    },
+    onInternalError: (err) => io.stderr(`mandate check: internal error: ${err instanceof Error ? err.message : String(err)}\n`),
+  });
+  try {
+    await new Promise<void>((resolve) => {
+      handler({ request } as unknown as grpc.ServerUnaryCall<unknown, unknown>, (_err, value) => {
+        response = value ?? null;
+        resolve();
+      });
+    });
   } finally {
     bearer?.close();
+    await revocations.close();
   }
+  const r = recorded as Recorded | null; // set by record(), which the handler calls right after it answers
+  if (r === null) throw new Error('the Check handler did not record its decision');
+  // The same fields, names and values as the decision log line of this decision.
+  const out = {
+    ...decisionToLogEntry(r.decision, r.facts, r.token, r.durationUs, nowMs),
+    explanation: explainDecision(r.decision, state.policy()),
+    response,
+  };
+  io.stdout(JSON.stringify(out, null, 2) + '\n');
+  return r.decision.decision === 'allow' ? EXIT_OK : EXIT_FAIL;
 };

@@ -12,7 +12,7 @@ import { createTokenSigner, isTaskContext } from '../tokens/issue.js';
 import { keysFromJwks, loadKeyRing, parseKeyText, type VerificationKey } from '../tokens/keys.js';
 import { FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from '../tokens/limits.js';
 import { loadTaskTokensPackage } from '../tokens/proto.js';
-import { spiffeTrustDomain } from '../tokens/spiffe-id.js';
+import { spiffeTrustDomain } from '../identity/spiffe.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 

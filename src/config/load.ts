@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Config, LogLevel } from './config.js';
 import { parseDurationMs } from './duration.js';
+import { checkRedisUrl } from './redis-url.js';
 import { OPTION_BY_FLAG, OPTION_BY_KEY, SERVE_OPTIONS, type OptionSpec } from './options.js';
 
 export interface ConfigResult {
@@ -191,22 +192,11 @@ export function loadServeConfig(args: readonly string[], env: Readonly<Record<st
     if (!id.startsWith('spiffe://')) errors.push(`--token-admin ${id}: must be a SPIFFE ID`);
   }
   if (config.redisUrl !== null) {
-    const problem = redisUrlProblem(config.redisUrl);
+    const problem = checkRedisUrl(config.redisUrl);
     if (problem !== null) errors.push(`--redis-url: ${problem}`);
   }
 
   return { config: errors.length === 0 ? Object.freeze(config) : null, errors, printConfig };
-}
-
-function redisUrlProblem(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'not a URL';
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return 'must start with redis:// or rediss://';
-  return u.hostname === '' ? 'the host is missing' : null;
 }
 
 function firstLine(s: string): string {

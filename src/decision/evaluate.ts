@@ -10,7 +10,7 @@ import type { CompiledMandate, CompiledPolicy } from '../policy/compiled.js';
 import { splitRequestPath } from '../policy/paths.js';
 import type { RevocationView, TokenVerdict } from '../tokens/types.js';
 import { resolveFunction } from './function.js';
-import { requestHost } from './host-cache.js';
+import { requestHost, requestPath, requestTarget } from './request-view.js';
 import type { Decision, RequestFacts } from './types.js';
 
 export interface EvaluateEnv {
@@ -36,21 +36,10 @@ function isIdentityReason(r: DenyReason): boolean {
   return r === 'BAD_REQUEST' || r === 'NO_IDENTITY' || r === 'INVALID_IDENTITY' || r === 'UNTRUSTED_DOMAIN';
 }
 
-/** The request path without query and fragment, null when absent. */
-function pathWithoutQuery(path: string): string | null {
-  if (path === '') return null;
-  let end = path.length;
-  const q = path.indexOf('?');
-  if (q !== -1) end = q;
-  const h = path.indexOf('#');
-  if (h !== -1 && h < end) end = h;
-  return end === path.length ? path : path.slice(0, end);
-}
-
 export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, decisionId: string): Decision {
   const { facts, identity, token } = input;
   const host = requestHost(facts.host);
-  const target = facts.destinationPrincipal.startsWith('spiffe://') ? facts.destinationPrincipal : host === null ? null : host.display;
+  const target = requestTarget(facts.destinationPrincipal, host);
 
   let reason: DenyReason | null = null;
   let detail: string | null = null;
@@ -186,7 +175,7 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
     issuer: identity.issuer,
     target,
     method: facts.method === '' ? null : facts.method,
-    path: pathWithoutQuery(facts.path),
+    path: requestPath(facts.path),
     function: fnName,
     functionVia: fnVia,
     mandate: doc === null ? null : doc.name,
@@ -217,7 +206,7 @@ export function internalErrorDecision(decisionId: string, facts: RequestFacts | 
     issuer: null,
     target: null,
     method: facts === null || facts.method === '' ? null : facts.method,
-    path: facts === null ? null : pathWithoutQuery(facts.path),
+    path: facts === null ? null : requestPath(facts.path),
     function: null,
     functionVia: null,
     mandate: null,

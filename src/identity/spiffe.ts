@@ -94,6 +94,13 @@ export function parseSpiffeId(s: string): SpiffeId | null {
   return { id: s, trustDomain: s.slice(SCHEME.length, p), path: s.slice(p) };
 }
 
+/** The trust domain of a valid SPIFFE ID; null for anything else, non-strings included. */
+export function spiffeTrustDomain(s: unknown): string | null {
+  if (typeof s !== 'string') return null;
+  const p = scan(s);
+  return p < 0 ? null : s.slice(SCHEME.length, p);
+}
+
 /** Why `s` is not a valid SPIFFE ID (for logs), or null when it is one. */
 export function spiffeIdError(s: string): string | null {
   const p = scan(s);

@@ -16,7 +16,7 @@ import type { HostPort } from './hosts.js';
 import type { FunctionSpec, MandateDoc, PolicySet } from './model.js';
 import { compilePathTemplate, matchPathTemplate } from './paths.js';
 import type { PathTemplate } from './paths.js';
-import { trustDomainOf } from './spiffe-syntax.js';
+import { spiffeTrustDomain } from '../identity/spiffe.js';
 
 /** One action, ready to match. */
 interface CompiledAction {
@@ -181,13 +181,6 @@ function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
   return new Fn(spec, byPrincipal ?? EMPTY_INDEX, byHost ?? EMPTY_INDEX);
 }
 
-/** The trust domain of an already validated subject, without re-parsing it. */
-function trustDomainOfValid(subject: string): string | null {
-  const prefix = 'spiffe://';
-  const slash = subject.indexOf('/', prefix.length);
-  return subject.startsWith(prefix) && slash > prefix.length ? subject.slice(prefix.length, slash) : trustDomainOf(subject);
-}
-
 /**
  * Builds the index of a validated PolicySet. Not on the request path; callers compile a
  * set off the hot path and swap the result in whole.
@@ -203,7 +196,7 @@ export function compilePolicy(set: PolicySet): CompiledPolicy {
     }
     // The validator refuses duplicate subjects; should one slip through, the first wins.
     if (!bySubject.has(doc.subject)) bySubject.set(doc.subject, new Mandate(doc, fns));
-    const td = trustDomainOfValid(doc.subject);
+    const td = spiffeTrustDomain(doc.subject);
     if (td !== null) domains.add(td);
   }
   return new Policy(set, bySubject, domains);

@@ -24,7 +24,7 @@ import type {
 import type { ParsedFile } from './parse.js';
 import { nodeLocation } from './parse.js';
 import { compilePathTemplate } from './paths.js';
-import { spiffeSyntaxError, trustDomainOf } from './spiffe-syntax.js';
+import { spiffeIdError, spiffeTrustDomain } from '../identity/spiffe.js';
 import { MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
 
 export const API_VERSION = 'mandate/v1';
@@ -200,7 +200,7 @@ function describe(node: Node | null | undefined): string {
 /** Why a target (`spiffe://…` or host[:port]) is unusable, else null. */
 export function targetError(target: string): string | null {
   if (target.startsWith('spiffe://')) {
-    const why = spiffeSyntaxError(target);
+    const why = spiffeIdError(target);
     return why === null ? null : `"${target}" is not a valid SPIFFE ID: ${why}`;
   }
   if (normalizeHost(target) === null) {
@@ -400,7 +400,7 @@ function readMandate(
   const subject = c.string(spec, 'subject', where, what, true);
   let subjectAt: SourceLocation | null = null;
   if (typeof subject === 'string') {
-    const why = spiffeSyntaxError(subject);
+    const why = spiffeIdError(subject);
     if (why === null) {
       subjectAt = spec.get('subject')!.at;
     } else {
@@ -597,7 +597,7 @@ function readTarget(
     }
   }
   const matchText = typeof match === 'string' ? match : '';
-  const defaultEnvironment = matchText.startsWith('spiffe://') ? trustDomainOf(matchText) : null;
+  const defaultEnvironment = matchText.startsWith('spiffe://') ? spiffeTrustDomain(matchText) : null;
   const doc: TargetDoc = Object.freeze({
     kind: 'Target',
     name: meta.name ?? '',

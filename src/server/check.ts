@@ -59,9 +59,16 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
     }
   };
 
-  const fail = (callback: grpc.sendUnaryData<unknown>, err: unknown, id: string, facts: RequestFacts | null, t0: bigint, nowMs: number): void => {
+  const fail = (
+    callback: grpc.sendUnaryData<unknown>,
+    err: unknown,
+    id: string,
+    facts: RequestFacts | null,
+    env: EvaluateEnv | null,
+    t0: bigint,
+    nowMs: number,
+  ): void => {
     deps.onInternalError(err);
-    const env = safeEnv(deps);
     finish(callback, internalErrorDecision(id, facts, env === null ? null : env.policy.revision), facts, null, t0, nowMs);
   };
 
@@ -70,11 +77,12 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
     const nowMs = deps.now();
     const id = randomUUID();
     let facts: RequestFacts | null = null;
+    let env: EvaluateEnv | null = null;
     try {
       facts = extractFacts(call.request, deps.headerNames);
-      const env = deps.env();
+      env = deps.env();
       if (env === null) {
-        fail(callback, new Error('no policy loaded'), id, facts, t0, nowMs);
+        fail(callback, new Error('no policy loaded'), id, facts, null, t0, nowMs);
         return;
       }
       const identity = resolveIdentity(facts, deps.identity, env.trustedDomains, nowMs);
@@ -86,29 +94,22 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
       }
       // Only a bearer JWT identity (SPEC section 4 item 4) needs to wait for a key set.
       const f = facts;
+      const e = env;
       identity.then(
         (idr: IdentityResult) => {
           let decision: Decision;
           try {
-            decision = evaluate(env, { facts: f, identity: idr, token }, nowMs, id);
+            decision = evaluate(e, { facts: f, identity: idr, token }, nowMs, id);
           } catch (err) {
-            fail(callback, err, id, f, t0, nowMs);
+            fail(callback, err, id, f, e, t0, nowMs);
             return;
           }
           finish(callback, decision, f, token, t0, nowMs);
         },
-        (err: unknown) => fail(callback, err, id, f, t0, nowMs),
+        (err: unknown) => fail(callback, err, id, f, e, t0, nowMs),
       );
     } catch (err) {
-      fail(callback, err, id, facts, t0, nowMs);
+      fail(callback, err, id, facts, env, t0, nowMs);
     }
   };
-}
-
-function safeEnv(deps: CheckDeps): EvaluateEnv | null {
-  try {
-    return deps.env();
-  } catch {
-    return null;
-  }
 }

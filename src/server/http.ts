@@ -3,9 +3,11 @@
  * /.well-known/jwks.json. Everything else is 404; only GET and HEAD are served.
  */
 import http from 'node:http';
+import { probeAnswer, type ProbeState } from './health.js';
 
 export interface HttpDeps {
-  readonly ready: () => boolean;
+  /** What /healthz and /readyz answer from. */
+  readonly probe: () => ProbeState;
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   readonly jwks: () => unknown;
   readonly onError: (err: unknown) => void;
@@ -18,19 +20,17 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 export function createHttpServer(deps: HttpDeps): http.Server {
   const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
+    const url = (req.url ?? '/').split('?')[0] as string;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       return;
     }
+    const probe = probeAnswer(url, deps.probe());
+    if (probe !== null) {
+      send(res, probe.status, probe.contentType, probe.body);
+      return;
+    }
     switch (url) {
-      case '/healthz':
-        send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
-        return;
-      case '/readyz':
-        if (deps.ready()) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
-        else send(res, 503, 'text/plain; charset=utf-8', 'not ready\n');
-        return;
       case '/metrics':
         deps.metrics().then(
           (m) => send(res, 200, m.contentType, m.body),

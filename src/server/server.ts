@@ -89,7 +89,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
   if (problems.length > 0) {
     bearer?.close();
-    credentials?.close();
     throw new StartupError('bad configuration', 2, problems);
   }
   if (ring === null) {
@@ -108,7 +107,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           onStateChange: (link: 'up' | 'down') => metrics.setRevocationLinkUp(link === 'up'),
           logger: log,
         });
-  if (config.redisUrl === null) metrics.setRevocationLinkUp(true);
 
   const auditLog = createDecisionLog({
     destination: config.logFile === null ? 'stdout' : { file: config.logFile },
@@ -143,7 +141,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     watcher.close();
     await Promise.allSettled([auditLog.close(), revocations.close()]);
     bearer?.close();
-    credentials?.close();
     throw new StartupError('invalid policy set', 1, first.diagnostics.map((d) => formatDiagnostic(d)));
   }
 
@@ -212,7 +209,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // --- HTTP ---
   let draining = false;
   const httpServer: http.Server = createHttpServer({
-    ready: () => !draining && state.env() !== null,
+    probe: () => ({ loaded: state.env() !== null, draining }),
     metrics: () => metrics.render(),
     jwks: () => keyRing.jwks,
     onError: (err) => log.error({ err: String(err) }, 'metrics rendering failed'),
@@ -256,8 +253,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         httpServer.closeAllConnections();
       });
       bearer?.close();
-      credentials?.close();
-      await Promise.allSettled([auditLog.close(), revocations.close()]);
+        await Promise.allSettled([auditLog.close(), revocations.close()]);
       log.info('drained');
     })();
     return drainPromise;

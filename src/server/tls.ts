@@ -18,7 +18,6 @@ export interface CredentialsHandle {
    * before it reports itself ready.
    */
   readonly ready: Promise<void>;
-  close(): void;
 }
 
 /** Bound on the first read of the certificate files. */
@@ -99,8 +98,5 @@ export function buildServerCredentials(config: Config): CredentialsHandle | null
   return {
     credentials,
     ready,
-    close: () => {
-      // The providers stop their timers when the server removes its last watcher.
-    },
   };
 }

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { SigningKey } from './keys.js';
 import { FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID, TOKEN_TYPE } from './limits.js';
-import { spiffeTrustDomain } from './spiffe-id.js';
+import { spiffeTrustDomain } from '../identity/spiffe.js';
 import type { IssuedToken, IssueInput, TaskTokenClaims, TokenSigner } from './types.js';
 
 export interface SignerOptions {

@@ -20,6 +20,7 @@ import { CLOCK_SKEW_SECONDS, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js'
 import { RevocationTable } from './revocation-memory.js';
 import { RevocationNotSharedError, type RevocationLinkState, type RevocationStore } from './store.js';
 import type { TokenLogger } from './types.js';
+import { checkRedisUrl } from '../config/redis-url.js';
 
 export interface RedisRevocationOptions {
   /** redis:// or rediss:// URL. */
@@ -62,18 +63,8 @@ export interface RedisRevocationStore extends RevocationStore {
 const RETRY_CAP_MS = 1000;
 const SCAN_COUNT = 1000;
 
-/** A problem with the URL, for the config loader (exit 2), or null when usable. */
-export function checkRedisUrl(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'not a URL';
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return 'scheme must be redis:// or rediss://';
-  if (u.hostname === '') return 'host is missing';
-  return null;
-}
+/** The URL check the store applies before connecting (shared with the config loader). */
+export { checkRedisUrl };
 
 export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisRevocationStore {
   const problem = checkRedisUrl(opts.url);

@@ -18,7 +18,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { isTaskContext } from './issue.js';
 import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
 import { taskTokensDefinition } from './proto.js';
-import { spiffeTrustDomain } from './spiffe-id.js';
+import { spiffeTrustDomain } from '../identity/spiffe.js';
 import { RevocationNotSharedError, type RevocationStore } from './store.js';
 import { structToJson } from './struct.js';
 import type { TokenLogger, TokenSigner, TokenVerifier } from './types.js';

@@ -18,7 +18,7 @@ import {
   TASK_ID,
   TOKEN_TYPE,
 } from './limits.js';
-import { spiffeTrustDomain } from './spiffe-id.js';
+import { spiffeTrustDomain } from '../identity/spiffe.js';
 import type { TaskTokenClaims, TokenAlg, TokenVerdict, TokenVerifier } from './types.js';
 
 export interface VerifierOptions {

@@ -8,29 +8,20 @@
  * the server must survive either way and still answer a normal Check afterwards.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
 import fc from 'fast-check';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequest, envoyClient, responseHeaders, type EnvoyClient } from '../helpers/envoy-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { loadExtAuthzDefinition } from '../../src/envoy/protos.js';
 import { REASON_CODES } from '../../src/errors.js';
 
 const POLICIES = new URL('../hostile/fixtures/policies', import.meta.url).pathname;
 const WORKER = 'spiffe://prod.example.org/ns/billing/sa/refund-worker';
 const METHOD = '/envoy.service.auth.v3.Authorization/Check';
 
-const require = createRequire(import.meta.url);
-const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-const definition = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: false,
-  oneofs: true,
-  includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d)),
-});
+// The server's own codec: what decodes here decodes in the server.
+const definition = loadExtAuthzDefinition();
 const check = (definition['envoy.service.auth.v3.Authorization'] as unknown as Record<string, protoLoader.MethodDefinition<unknown, unknown>>)['Check']!;
 const encode = (req: unknown): Buffer => check.requestSerialize(req);
 const decodable = (bytes: Buffer): boolean => {

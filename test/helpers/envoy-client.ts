@@ -1,15 +1,11 @@
 /**
  * A gRPC client for envoy.service.auth.v3.Authorization whose schema is Envoy's official
- * protos (loaded independently of the server's own loader), as Envoy would call us.
+ * protos (loaded separately from the server's definition, with defaults filled in for
+ * assertions; the same files), as Envoy would call us.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const require = createRequire(import.meta.url);
-const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d));
+import { envoyProtoDirs } from '../../src/envoy/protos.js';
 
 let definition: protoLoader.PackageDefinition | null = null;
 function load(): protoLoader.PackageDefinition {
@@ -19,7 +15,7 @@ function load(): protoLoader.PackageDefinition {
     enums: String,
     defaults: true,
     oneofs: true,
-    includeDirs,
+    includeDirs: envoyProtoDirs(),
   });
   return definition;
 }
