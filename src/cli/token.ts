@@ -12,6 +12,7 @@ import { createTokenSigner, isTaskContext } from '../tokens/issue.js';
 import { keysFromJwks, loadKeyRing, parseKeyText, type VerificationKey } from '../tokens/keys.js';
 import { FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from '../tokens/limits.js';
 import { loadTaskTokensPackage } from '../tokens/proto.js';
+import { uriSans } from '../identity/certificate.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
@@ -224,8 +225,8 @@ async function revoke(args: readonly string[], io: CliIO): Promise<number> {
   if (serverId !== undefined) {
     // SPIFFE server certificates usually carry only a URI SAN: check that instead of a host name.
     verifyOptions.checkServerIdentity = (_host: string, peer: PeerCertificate) => {
-      const uris = (peer.subjectaltname ?? '').split(', ').filter((e) => e.startsWith('URI:'));
-      return uris.length === 1 && uris[0] === `URI:${serverId}`
+      const uris = uriSans(peer.subjectaltname);
+      return uris !== null && uris.length === 1 && uris[0] === serverId
         ? undefined
         : new Error(`server certificate does not name ${serverId}`);
     };

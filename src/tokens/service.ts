@@ -18,6 +18,7 @@ import type { CompiledPolicy } from '../policy/compiled.js';
 import { isTaskContext } from './issue.js';
 import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
 import { taskTokensDefinition } from './proto.js';
+import { uriSans } from '../identity/certificate.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 import { RevocationNotSharedError, type RevocationStore } from './store.js';
 import { structToJson } from './struct.js';
@@ -219,15 +220,9 @@ export function peerSpiffeId(call: { getAuthContext?: () => unknown }): string |
     return null;
   }
   if (cert === undefined || cert === null || cert.ca === true) return null;
-  const san = cert.subjectaltname;
-  // Node quotes SAN values holding special characters; a SPIFFE ID never needs quoting, and
-  // refusing any quote keeps ", URI:" inside another name from being read as a second entry.
-  if (typeof san !== 'string' || san.includes('"')) return null;
-  let uri: string | null = null;
-  for (const entry of san.split(', ')) {
-    if (!entry.startsWith('URI:')) continue;
-    if (uri !== null) return null; // more than one URI SAN
-    uri = entry.slice(4);
-  }
-  return uri !== null && spiffeTrustDomain(uri) !== null ? uri : null;
+  // Node's SAN text, read by the identity stage's parser (quoted values, exactly one URI).
+  const uris = typeof cert.subjectaltname === 'string' ? uriSans(cert.subjectaltname) : null;
+  if (uris === null || uris.length !== 1) return null;
+  const uri = uris[0] as string;
+  return spiffeTrustDomain(uri) !== null ? uri : null;
 }
