@@ -5,7 +5,7 @@
  * Semantics are SPEC section 2's.
  */
 import type { ActionSpec } from '../policy/model.js';
-import { compilePathTemplate, matchPathTemplate, splitRequestPath, type PathTemplate } from '../policy/paths.js';
+import { checkRequestPath, compilePathTemplate, matchPathTemplateIn, type PathTemplate } from '../policy/paths.js';
 import { parseTarget } from './targets.js';
 
 /** What a logged request offers to matching. */
@@ -43,8 +43,8 @@ export function pathMatchesTemplate(template: string, path: string | null): bool
     t = compilePathTemplate(template).template;
     templates.set(template, t);
   }
-  const segments = splitRequestPath(path);
-  return t !== null && segments !== null && matchPathTemplate(t, segments);
+  const end = checkRequestPath(path);
+  return t !== null && end >= 0 && matchPathTemplateIn(t, path, end);
 }
 
 export interface ActionComparison {

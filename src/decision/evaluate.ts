@@ -7,7 +7,7 @@
 import type { DenyReason } from '../errors.js';
 import type { IdentityResult } from '../identity/types.js';
 import type { CompiledMandate, CompiledPolicy } from '../policy/compiled.js';
-import { splitRequestPath } from '../policy/paths.js';
+import { checkRequestPath } from '../policy/paths.js';
 import type { RevocationView, TokenVerdict } from '../tokens/types.js';
 import { resolveFunction } from './function.js';
 import { requestHost, requestPath, requestTarget } from './request-view.js';
@@ -49,6 +49,7 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
   let actionIndex = -1;
   let txn: string | null = null;
   let scope: string | null = null;
+  let pathEnd = -1;
 
   if (token !== null) txn = token.ok ? token.claims.txn : token.txn;
 
@@ -132,8 +133,8 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
       detail = `function ${fr.name} is not declared by mandate ${mandate.doc.name}`;
       break decide;
     }
-    const segments = splitRequestPath(facts.path);
-    if (segments === null) {
+    pathEnd = checkRequestPath(facts.path);
+    if (pathEnd < 0) {
       reason = 'INVALID_PATH';
       detail = 'request path is not acceptable';
       break decide;
@@ -143,7 +144,8 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
       host: host === null ? null : host.host,
       port: host === null ? null : host.port,
       method: facts.method,
-      segments,
+      path: facts.path,
+      pathEnd,
     });
     if (actionIndex === -1) {
       reason = 'ACTION_NOT_PERMITTED';
@@ -175,7 +177,8 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
     issuer: identity.issuer,
     target,
     method: facts.method === '' ? null : facts.method,
-    path: requestPath(facts.path),
+    // Once checked, the path's end is known; otherwise requestPath finds it.
+    path: pathEnd < 0 ? requestPath(facts.path) : pathEnd === facts.path.length ? facts.path : facts.path.slice(0, pathEnd),
     function: fnName,
     functionVia: fnVia,
     mandate: doc === null ? null : doc.name,

@@ -15,16 +15,14 @@ export interface HeaderNames {
 
 type Obj = Record<string, unknown>;
 
-function obj(parent: unknown, snake: string, camel: string): Obj | null {
-  if (parent === null || typeof parent !== 'object') return null;
-  const p = parent as Obj;
-  const v = p[snake] ?? p[camel];
+// Each field is read by name at its own site, snake_case first and lowerCamelCase only when
+// absent: a shared `obj(parent, key)` helper made every read a megamorphic keyed load, ~20%
+// of an in-process decision in benchmarks/inproc-mandate.mjs's profile.
+function asObj(v: unknown): Obj | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
 }
 
-function str(parent: Obj | null, snake: string, camel: string): string {
-  if (parent === null) return '';
-  const v = parent[snake] ?? parent[camel];
+function asStr(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
@@ -41,9 +39,9 @@ function headerValue(v: unknown): string | null {
  * Envoy itself would, so the function-conflict rule sees them.
  */
 function readHeaders(http: Obj): Map<string, string> | Obj | null {
-  const map = obj(http, 'headers', 'headers');
-  if (map !== null && Object.keys(map).length > 0) return map;
-  const hm = obj(http, 'header_map', 'headerMap');
+  const map = asObj(http.headers);
+  if (map !== null && hasKeys(map)) return map;
+  const hm = asObj(http.header_map ?? http.headerMap);
   const list = hm === null ? null : hm['headers'];
   if (!Array.isArray(list)) return map;
   const out = new Map<string, string>();
@@ -65,6 +63,12 @@ function readHeaders(http: Obj): Map<string, string> | Obj | null {
   return out;
 }
 
+/** Object.keys(o).length > 0 without building the array. */
+function hasKeys(o: Obj): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
 function get(headers: Map<string, string> | Obj | null, name: string): string | null {
   if (headers === null) return null;
   if (headers instanceof Map) return headers.get(name) ?? null;
@@ -73,27 +77,28 @@ function get(headers: Map<string, string> | Obj | null, name: string): string | 
 }
 
 export function extractFacts(request: unknown, names: HeaderNames): RequestFacts {
-  const attributes = obj(request, 'attributes', 'attributes');
-  const source = obj(attributes, 'source', 'source');
-  const destination = obj(attributes, 'destination', 'destination');
-  const req = obj(attributes, 'request', 'request');
-  const http = obj(req, 'http', 'http');
-  const ext = obj(attributes, 'context_extensions', 'contextExtensions');
-  const routeFunction = ext === null ? null : typeof ext['function'] === 'string' ? (ext['function'] as string) : null;
+  const r = asObj(request);
+  const attributes = r === null ? null : asObj(r.attributes);
+  const source = attributes === null ? null : asObj(attributes.source);
+  const destination = attributes === null ? null : asObj(attributes.destination);
+  const req = attributes === null ? null : asObj(attributes.request);
+  const http = req === null ? null : asObj(req.http);
+  const ext = attributes === null ? null : asObj(attributes.context_extensions ?? attributes.contextExtensions);
+  const routeFunction = ext === null ? null : typeof ext.function === 'string' ? ext.function : null;
 
   const headers = http === null ? null : readHeaders(http);
-  let host = str(http, 'host', 'host');
+  let host = http === null ? '' : asStr(http.host);
   if (host === '') host = get(headers, ':authority') ?? '';
-  let method = str(http, 'method', 'method');
+  let method = http === null ? '' : asStr(http.method);
   if (method === '') method = get(headers, ':method') ?? '';
-  let path = str(http, 'path', 'path');
+  let path = http === null ? '' : asStr(http.path);
   if (path === '') path = get(headers, ':path') ?? '';
 
   return {
     hasHttp: http !== null,
-    principal: str(source, 'principal', 'principal'),
-    certificate: str(source, 'certificate', 'certificate'),
-    destinationPrincipal: str(destination, 'principal', 'principal'),
+    principal: source === null ? '' : asStr(source.principal),
+    certificate: source === null ? '' : asStr(source.certificate),
+    destinationPrincipal: destination === null ? '' : asStr(destination.principal),
     host,
     method,
     path,

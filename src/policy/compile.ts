@@ -14,7 +14,7 @@ import type {
 import { normalizeHost } from './hosts.js';
 import type { HostPort } from './hosts.js';
 import type { FunctionSpec, MandateDoc, PolicySet } from './model.js';
-import { compilePathTemplate, matchPathTemplate } from './paths.js';
+import { compilePathTemplate, matchPathTemplateIn } from './paths.js';
 import type { PathTemplate } from './paths.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 
@@ -39,7 +39,7 @@ function firstMatch(list: readonly CompiledAction[], req: ActionRequest, hostPor
     if (a.methods !== null && !a.methods.has(req.method)) continue;
     const t = a.templates;
     for (let j = 0; j < t.length; j++) {
-      if (matchPathTemplate(t[j]!, req.segments)) return a.index;
+      if (matchPathTemplateIn(t[j]!, req.path, req.pathEnd)) return a.index;
     }
   }
   return -1;

@@ -15,8 +15,10 @@ export interface ActionRequest {
   readonly port: number | null;
   /** HTTP method exactly as sent. */
   readonly method: string;
-  /** Output of splitRequestPath(): the path's segments after the leading '/'. */
-  readonly segments: readonly string[];
+  /** The request path as sent (query and fragment included). */
+  readonly path: string;
+  /** checkRequestPath(path): where the path ends before its query; never -1 here. */
+  readonly pathEnd: number;
 }
 
 export interface CompiledFunction {

@@ -1,7 +1,7 @@
 /**
- * Request paths and path templates (SPEC section 2). A request path is split once per
- * request; templates are split once at compile time, so matching compares segments and
- * allocates nothing. No regular expression is ever built from policy text.
+ * Request paths and path templates (SPEC section 2). Templates are split once at compile
+ * time; a request path is checked once per request and matched unsplit, so the decision
+ * allocates nothing for it. No regular expression is ever built from policy text.
  */
 
 const SLASH = 0x2f;
@@ -64,36 +64,49 @@ function isDotSegment(s: string, start: number, len: number): boolean {
 export const MAX_REQUEST_PATH_CHARS = 16 * 1024;
 
 /**
- * The segments of a request path after its leading `/` (`/` gives `['']`, `/a/b/` gives
- * `['a', 'b', '']`), with the query and fragment cut off; null when SPEC section 2 says the
- * path is INVALID_PATH: not starting with `/`, an empty segment, a `.` or `..` segment, a
- * backslash, a `;`, `%2F`/`%5C`/`%2E` in any case, or a byte outside 0x21-0x7E.
+ * Checks a request path against SPEC section 2 without splitting it: returns where the
+ * path ends (the index of its `?` or `#`, else its length), or -1 when it is INVALID_PATH:
+ * not starting with `/`, an empty segment (other than after a trailing `/`), a `.` or `..`
+ * segment, a backslash, a `;`, `%2F`/`%5C`/`%2E` in any case, or a byte outside 0x21-0x7E.
+ * Allocation-free: the decision matches templates on the unsplit path.
  */
-export function splitRequestPath(raw: string): readonly string[] | null {
-  if (typeof raw !== 'string') return null;
-  const end = pathEnd(raw);
-  if (end === 0 || end > MAX_REQUEST_PATH_CHARS || raw.charCodeAt(0) !== SLASH) return null;
-  const segments: string[] = [];
+export function checkRequestPath(raw: string): number {
+  if (typeof raw !== 'string' || raw.length === 0 || raw.charCodeAt(0) !== SLASH) return -1;
+  // One pass: the path ends at the first `?` or `#`; every character before it is checked.
+  // A path longer than the cap is refused without reading the rest of it.
+  const limit = Math.min(raw.length, MAX_REQUEST_PATH_CHARS + 1);
   let start = 1;
-  for (let i = 1; i <= end; i++) {
-    if (i === end || raw.charCodeAt(i) === SLASH) {
-      const len = i - start;
+  let i = 1;
+  for (; i < limit; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === QUESTION || c === HASH) break;
+    if (c === SLASH) {
       // Only the segment after a trailing '/' may be empty.
-      if (len === 0 && i !== end) return null;
-      if (isDotSegment(raw, start, len)) return null;
-      segments.push(raw.slice(start, i));
+      if (i === start || isDotSegment(raw, start, i - start)) return -1;
       start = i + 1;
-    } else if (badPathChar(raw, i, end) !== null) {
-      return null;
+    } else if (badPathChar(raw, i, limit) !== null) {
+      return -1;
     }
   }
-  return segments;
+  const end = i;
+  if (end > MAX_REQUEST_PATH_CHARS || isDotSegment(raw, start, end - start)) return -1;
+  return end;
+}
+
+/**
+ * The segments of a request path after its leading `/` (`/` gives `['']`, `/a/b/` gives
+ * `['a', 'b', '']`), with the query and fragment cut off; null when checkRequestPath says
+ * the path is INVALID_PATH.
+ */
+export function splitRequestPath(raw: string): readonly string[] | null {
+  const end = checkRequestPath(raw);
+  return end < 0 ? null : raw.slice(1, end).split('/');
 }
 
 const LITERAL = 0;
 const PARAM = 1;
 
-/** A path template split once; match with matchPathTemplate(). */
+/** A path template split once; match with matchPathTemplateIn(). */
 export interface PathTemplate {
   /** The template as written. */
   readonly source: string;
@@ -185,20 +198,27 @@ export function compilePathTemplate(source: string): PathTemplateResult {
 }
 
 /**
- * Whether request segments (from splitRequestPath) match a template: literals exactly,
- * `{name}` one non-empty segment, a final `**` zero or more segments, a trailing `/`
- * significant. Allocation-free.
+ * Whether a request path matches a template: literals exactly, `{name}` one non-empty
+ * segment, a final `**` zero or more segments, a trailing `/` significant. `raw` is the
+ * unsplit request path whose first `end` characters checkRequestPath accepted; nothing is
+ * split or allocated.
  */
-export function matchPathTemplate(t: PathTemplate, segs: readonly string[]): boolean {
-  const n = t.segments.length;
-  if (t.glob ? segs.length < n : segs.length !== n) return false;
+export function matchPathTemplateIn(t: PathTemplate, raw: string, end: number): boolean {
+  const segs = t.segments;
+  const n = segs.length;
+  let pos = 1; // start of the current request segment, after its '/'
   for (let i = 0; i < n; i++) {
-    const s = segs[i]!;
+    if (pos > end) return false; // the request has fewer segments than the template
+    let e = raw.indexOf('/', pos);
+    if (e < 0 || e > end) e = end;
     if (t.kinds[i] === LITERAL) {
-      if (s !== t.segments[i]) return false;
-    } else if (s.length === 0) {
+      const s = segs[i]!;
+      if (e - pos !== s.length || !raw.startsWith(s, pos)) return false;
+    } else if (e === pos) {
       return false;
     }
+    pos = e + 1;
   }
-  return true;
+  // Without `**` the request must have no segment left; with it, any number may follow.
+  return t.glob || pos === end + 1;
 }

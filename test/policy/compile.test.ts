@@ -3,7 +3,7 @@ import { compilePolicy } from '../../src/policy/compile.js';
 import type { ActionRequest } from '../../src/policy/compiled.js';
 import { normalizeHost } from '../../src/policy/hosts.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
-import { splitRequestPath } from '../../src/policy/paths.js';
+import { checkRequestPath } from '../../src/policy/paths.js';
 
 const TEXT = `apiVersion: mandate/v1
 kind: Mandate
@@ -58,7 +58,7 @@ const policy = compilePolicy(loaded.set);
 
 function req(destinationPrincipal: string, host: string, method: string, path: string): ActionRequest {
   const hp = host === '' ? null : normalizeHost(host);
-  return { destinationPrincipal, host: hp?.host ?? null, port: hp?.port ?? null, method, segments: splitRequestPath(path)! };
+  return { destinationPrincipal, host: hp?.host ?? null, port: hp?.port ?? null, method, path, pathEnd: checkRequestPath(path) };
 }
 
 const API = 'spiffe://prod.example.org/ns/b/sa/api';
