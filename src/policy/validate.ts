@@ -4,8 +4,6 @@
  * nothing stops at the first error. Names are unique across all documents, Mandates and
  * Targets together (SPEC section 2); subjects across all mandates.
  */
-import { isMap, isScalar, isSeq } from 'yaml';
-import type { LineCounter, Node, Scalar, YAMLMap } from 'yaml';
 import { diagnostic } from './diagnostics.js';
 import type { DiagnosticCode } from './diagnostics.js';
 import { normalizeHost } from './hosts.js';
@@ -23,6 +21,7 @@ import type {
 } from './model.js';
 import type { ParsedFile } from './parse.js';
 import { nodeLocation } from './parse.js';
+import type { LinePositions, YamlMap, YamlNode, YamlScalar, YamlSeq } from './yaml-tree.js';
 import { compilePathTemplate } from './paths.js';
 import { spiffeIdError, spiffeTrustDomain } from '../identity/spiffe.js';
 import { MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
@@ -54,8 +53,22 @@ const FUNCTION_KEYS = ['name', 'taskToken', 'maxTokenTtl', 'actions'] as const;
 const ACTION_KEYS = ['target', 'methods', 'paths'] as const;
 const TARGET_KEYS = ['match', 'owner', 'sensitivity', 'environment', 'capabilities'] as const;
 
+type Node = YamlNode;
+
+function isScalar(node: Node | null | undefined): node is YamlScalar {
+  return node != null && node.kind === 'scalar';
+}
+
+function isMap(node: Node | null | undefined): node is YamlMap {
+  return node != null && node.kind === 'map';
+}
+
+function isSeq(node: Node | null | undefined): node is YamlSeq {
+  return node != null && node.kind === 'seq';
+}
+
 interface Field {
-  readonly key: Scalar;
+  readonly key: YamlScalar;
   /** null for `key:` with nothing after it. */
   readonly value: Node | null;
   readonly keyAt: SourceLocation;
@@ -68,12 +81,12 @@ type Fields = ReadonlyMap<string, Field>;
 class Checker {
   constructor(
     readonly file: string,
-    private readonly lc: LineCounter,
+    private readonly lines: LinePositions,
     readonly diagnostics: Diagnostic[],
   ) {}
 
   at(node: Node | null | undefined, fallback: SourceLocation): SourceLocation {
-    return nodeLocation(this.file, this.lc, node, fallback);
+    return nodeLocation(this.file, this.lines, node, fallback);
   }
 
   report(at: SourceLocation, code: DiagnosticCode, message: string): void {
@@ -90,11 +103,11 @@ class Checker {
       return null;
     }
     const out = new Map<string, Field>();
-    for (const pair of (node as YAMLMap<unknown, unknown>).items) {
-      const key = pair.key as Node | null;
-      const value = (pair.value ?? null) as Node | null;
+    for (const pair of node.pairs) {
+      const key = pair.key;
+      const value = pair.value;
       const keyAt = this.at(key, at);
-      if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+      if (!isScalar(key) || key.value === null) {
         this.report(keyAt, 'INVALID_TYPE', `a key in ${what} must be a plain string`);
         continue;
       }
@@ -160,7 +173,7 @@ class Checker {
       this.report(f.at, 'INVALID_TYPE', `"${name}" must be a list, not ${describe(f.value)}`);
       return null;
     }
-    const items = f.value.items as (Node | null)[];
+    const items = f.value.items;
     if (items.length === 0 && !allowEmpty) {
       this.report(f.at, 'EMPTY_LIST', `"${name}" must list at least one entry`);
       return null;
@@ -192,7 +205,7 @@ function describe(node: Node | null | undefined): string {
     if (v === null) return 'null';
     if (typeof v === 'string') return 'a string';
     if (typeof v === 'boolean') return `a boolean (${String(v)})`;
-    if (typeof v === 'number' || typeof v === 'bigint') return `a number (${String(v)})`;
+    return `a number (${String(v)})`;
   }
   return 'an unsupported value';
 }
@@ -256,11 +269,11 @@ export function validatePolicyFile(file: ParsedFile): FileResult {
   const names: Named[] = [];
   const subjects: Named[] = [];
   const matches: Named[] = [];
-  const c = new Checker(file.file, file.lineCounter, diagnostics);
-  for (const { doc, location } of file.documents) {
-    const root = doc.contents as Node | null;
-    if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
-    const rootAt = c.at(root, location);
+  const c = new Checker(file.file, file.lines, diagnostics);
+  const start = { file: file.file, line: 1, column: 1 };
+  for (const { root } of file.documents) {
+    if (root === null) continue; // an empty document, or one that is only a null
+    const rootAt = c.at(root, start);
     const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
     if (top === null) continue;
     const apiVersion = c.string(top, 'apiVersion', rootAt, 'a policy document', true);
@@ -363,9 +376,9 @@ function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata
       c.report(lf.at, 'INVALID_TYPE', `"labels" must be a mapping of strings to strings, not ${describe(lf.value)}`);
     } else {
       const seen = new Set<string>();
-      for (const pair of (lf.value as YAMLMap<unknown, unknown>).items) {
-        const key = pair.key as Node | null;
-        const value = (pair.value ?? null) as Node | null;
+      for (const pair of lf.value.pairs) {
+        const key = pair.key;
+        const value = pair.value;
         const keyAt = c.at(key, lf.at);
         if (!isScalar(key) || typeof key.value !== 'string' || key.value.length === 0) {
           c.report(keyAt, 'INVALID_TYPE', 'a label key must be a non-empty string');
