@@ -1,9 +1,9 @@
 /**
  * PolicySet → the index the decision reads (src/policy/compiled.ts). Everything that can
- * be decided from policy text alone is decided here, once: subjects and functions become
- * Map keys, targets are normalised and grouped (SPIFFE targets by principal, hosts by
- * host name), method lists become Sets, path templates are pre-split. A lookup then costs
- * a few Map gets and segment comparisons, however many mandates there are.
+ * be decided from policy text alone is decided here, once: subjects become Map keys,
+ * targets are normalised (and grouped by target in functions with many actions), method
+ * lists become Sets, path templates are pre-split. A lookup then costs one Map get, a
+ * short scan and a few segment comparisons, however many mandates there are.
  */
 import type {
   ActionRequest,
@@ -13,15 +13,18 @@ import type {
 } from './compiled.js';
 import { normalizeHost } from './hosts.js';
 import type { HostPort } from './hosts.js';
-import type { FunctionSpec, MandateDoc, PolicySet } from './model.js';
+import type { ActionSpec, FunctionSpec, MandateDoc, PolicySet } from './model.js';
 import { compilePathTemplate, matchPathTemplateIn } from './paths.js';
 import type { PathTemplate } from './paths.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 
-/** One action, ready to match. */
+/** One action, ready to match. Identical actions of different mandates share one object. */
 interface CompiledAction {
   /** Index in FunctionSpec.actions, returned by matchAction. */
   readonly index: number;
+  /** The target: a SPIFFE ID, or a normalised host name. */
+  readonly key: string;
+  readonly spiffe: boolean;
   /** 0 for a host target without port (any port matches), else the port required. */
   readonly port: number;
   /** null for `["*"]`. */
@@ -31,16 +34,32 @@ interface CompiledAction {
 
 const NO_ACTIONS: readonly CompiledAction[] = Object.freeze([]);
 
-/** The first action of `list` (kept in declaration order) matching method and path, or -1. */
-function firstMatch(list: readonly CompiledAction[], req: ActionRequest, hostPort: boolean): number {
+/**
+ * Functions with at most this many actions are matched by scanning them in order; larger
+ * ones get a Map by target. A short scan touches less memory than a Map and its table,
+ * which at 100,000 mandates is what a decision waits for.
+ */
+const SCAN_LIMIT = 8;
+
+function targetMatches(a: CompiledAction, req: ActionRequest): boolean {
+  if (a.spiffe) return a.key === req.destinationPrincipal;
+  return a.key === req.host && (a.port === 0 || a.port === req.port);
+}
+
+function methodAndPathMatch(a: CompiledAction, req: ActionRequest): boolean {
+  if (a.methods !== null && !a.methods.has(req.method)) return false;
+  const t = a.templates;
+  for (let j = 0; j < t.length; j++) {
+    if (matchPathTemplateIn(t[j]!, req.path, req.pathEnd)) return true;
+  }
+  return false;
+}
+
+/** The first action of `list` (in declaration order) matching the request, or -1. */
+function firstMatch(list: readonly CompiledAction[], req: ActionRequest): number {
   for (let i = 0; i < list.length; i++) {
     const a = list[i]!;
-    if (hostPort && a.port !== 0 && a.port !== req.port) continue;
-    if (a.methods !== null && !a.methods.has(req.method)) continue;
-    const t = a.templates;
-    for (let j = 0; j < t.length; j++) {
-      if (matchPathTemplateIn(t[j]!, req.path, req.pathEnd)) return a.index;
-    }
+    if (targetMatches(a, req) && methodAndPathMatch(a, req)) return a.index;
   }
   return -1;
 }
@@ -51,21 +70,24 @@ class Fn implements CompiledFunction {
 
   constructor(
     readonly spec: FunctionSpec,
-    private readonly byPrincipal: ReadonlyMap<string, readonly CompiledAction[]>,
-    private readonly byHost: ReadonlyMap<string, readonly CompiledAction[]>,
+    /** Every action, in declaration order. */
+    private readonly actions: readonly CompiledAction[],
+    /** For large functions only: the actions of each target, in declaration order. */
+    private readonly byTarget: ReadonlyMap<string, readonly CompiledAction[]> | null,
   ) {
     this.tokenRequired = spec.taskToken === 'required';
     this.maxTokenTtlSeconds = spec.maxTokenTtlSeconds;
   }
 
   /**
-   * Actions are indexed by target, so only those naming the request's principal or host
-   * are tried; of the two candidates, the one declared first wins (SPEC: first match in
-   * declaration order). Allocation-free.
+   * The first action in declaration order (SPEC) matching target, method and path.
+   * Large functions look up the request's principal and host and take the earlier of the
+   * two candidates. Allocation-free.
    */
   matchAction(req: ActionRequest): number {
-    const p = req.destinationPrincipal === '' ? -1 : firstMatch(this.byPrincipal.get(req.destinationPrincipal) ?? NO_ACTIONS, req, false);
-    const h = req.host === null ? -1 : firstMatch(this.byHost.get(req.host) ?? NO_ACTIONS, req, true);
+    if (this.byTarget === null) return firstMatch(this.actions, req);
+    const p = req.destinationPrincipal === '' ? -1 : firstMatch(this.byTarget.get(req.destinationPrincipal) ?? NO_ACTIONS, req);
+    const h = req.host === null ? -1 : firstMatch(this.byTarget.get(req.host) ?? NO_ACTIONS, req);
     if (p < 0) return h;
     if (h < 0) return p;
     return p < h ? p : h;
@@ -78,14 +100,20 @@ class Mandate implements CompiledMandate {
 
   constructor(
     readonly doc: MandateDoc,
-    private readonly fns: ReadonlyMap<string, CompiledFunction>,
+    /** Function names and their compiled functions, in the same order; few per mandate. */
+    private readonly names: readonly string[],
+    private readonly fns: readonly CompiledFunction[],
   ) {
     this.dryRun = doc.mode === 'dry-run';
     this.reviewBy = doc.reviewBy ?? Number.POSITIVE_INFINITY;
   }
 
   fn(name: string): CompiledFunction | undefined {
-    return this.fns.get(name);
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] === name) return this.fns[i];
+    }
+    return undefined;
   }
 }
 
@@ -107,24 +135,17 @@ class Policy implements CompiledPolicy {
   }
 }
 
-function push(map: Map<string, CompiledAction[]>, key: string, action: CompiledAction): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [action]);
-  else list.push(action);
-}
-
-const EMPTY_INDEX: ReadonlyMap<string, readonly CompiledAction[]> = new Map();
-
 /**
- * Work shared across one compile. Large estates repeat the same paths, method lists and
- * hosts across thousands of mandates; compiled templates, Sets and hosts are immutable, so
- * one instance serves them all (fewer allocations, and 100,000 mandates compile in about a
- * second on the shared 2-core box; see docs/policy.md).
+ * Work shared across one compile. Large estates repeat the same paths, method lists,
+ * hosts and whole actions across thousands of mandates; compiled parts are immutable, so
+ * one instance serves them all: fewer allocations and a smaller resident index (see
+ * docs/policy.md for the figures).
  */
 interface Shared {
   readonly templates: Map<string, readonly PathTemplate[]>;
   readonly methods: Map<string, ReadonlySet<string> | null>;
   readonly hosts: Map<string, HostPort | null>;
+  readonly actions: Map<string, CompiledAction | null>;
 }
 
 function templatesFor(paths: readonly string[], shared: Shared): readonly PathTemplate[] {
@@ -137,7 +158,7 @@ function templatesFor(paths: readonly string[], shared: Shared): readonly PathTe
       const r = compilePathTemplate(p);
       if (r.template !== null) out.push(r.template);
     }
-    list = Object.freeze(out);
+    list = Object.freeze(out.slice());
     shared.templates.set(key, list);
   }
   return list;
@@ -162,23 +183,43 @@ function hostFor(target: string, shared: Shared): HostPort | null {
   return hp;
 }
 
-function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
-  let byPrincipal: Map<string, CompiledAction[]> | null = null;
-  let byHost: Map<string, CompiledAction[]> | null = null;
-  const actions = spec.actions;
-  for (let index = 0; index < actions.length; index++) {
-    const a = actions[index]!;
-    const templates = templatesFor(a.paths, shared);
-    const methods = methodsFor(a.methods, shared);
-    if (a.target.startsWith('spiffe://')) {
-      push((byPrincipal ??= new Map()), a.target, { index, port: 0, methods, templates });
-      continue;
-    }
+/** The compiled action at `index` of a function; null when its target is unusable. */
+function actionFor(index: number, a: ActionSpec, shared: Shared): CompiledAction | null {
+  // Newline and space cannot occur in a target, a method or a template.
+  const key = `${index}\n${a.target}\n${a.methods.join(' ')}\n${a.paths.join('\n')}`;
+  let action = shared.actions.get(key);
+  if (action !== undefined) return action;
+  const templates = templatesFor(a.paths, shared);
+  const methods = methodsFor(a.methods, shared);
+  if (a.target.startsWith('spiffe://')) {
+    action = Object.freeze({ index, key: a.target, spiffe: true, port: 0, methods, templates });
+  } else {
     const hp = hostFor(a.target, shared);
-    if (hp === null) continue; // refused by the validator; never matches
-    push((byHost ??= new Map()), hp.host, { index, port: hp.port ?? 0, methods, templates });
+    // null: refused by the validator; never matches.
+    action = hp === null ? null : Object.freeze({ index, key: hp.host, spiffe: false, port: hp.port ?? 0, methods, templates });
   }
-  return new Fn(spec, byPrincipal ?? EMPTY_INDEX, byHost ?? EMPTY_INDEX);
+  shared.actions.set(key, action);
+  return action;
+}
+
+function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
+  const actions: CompiledAction[] = [];
+  for (let index = 0; index < spec.actions.length; index++) {
+    const a = actionFor(index, spec.actions[index]!, shared);
+    if (a !== null) actions.push(a);
+  }
+  let byTarget: Map<string, CompiledAction[]> | null = null;
+  if (actions.length > SCAN_LIMIT) {
+    // SPIFFE IDs contain "://" and host names cannot, so one Map holds both kinds.
+    byTarget = new Map();
+    for (const a of actions) {
+      const list = byTarget.get(a.key);
+      if (list === undefined) byTarget.set(a.key, [a]);
+      else list.push(a);
+    }
+  }
+  // slice(): an exact-size copy; arrays grown by push keep spare capacity.
+  return new Fn(spec, actions.slice(), byTarget);
 }
 
 /**
@@ -188,14 +229,18 @@ function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
 export function compilePolicy(set: PolicySet): CompiledPolicy {
   const bySubject = new Map<string, CompiledMandate>();
   const domains = new Set<string>();
-  const shared: Shared = { templates: new Map(), methods: new Map(), hosts: new Map() };
+  const shared: Shared = { templates: new Map(), methods: new Map(), hosts: new Map(), actions: new Map() };
   for (const doc of set.mandates) {
-    const fns = new Map<string, CompiledFunction>();
+    const names: string[] = [];
+    const fns: CompiledFunction[] = [];
     for (const f of doc.functions) {
-      if (!fns.has(f.name)) fns.set(f.name, compileFunction(f, shared));
+      // The validator refuses repeated function names; should one slip through, the first wins.
+      if (names.includes(f.name)) continue;
+      names.push(f.name);
+      fns.push(compileFunction(f, shared));
     }
     // The validator refuses duplicate subjects; should one slip through, the first wins.
-    if (!bySubject.has(doc.subject)) bySubject.set(doc.subject, new Mandate(doc, fns));
+    if (!bySubject.has(doc.subject)) bySubject.set(doc.subject, new Mandate(doc, names.slice(), fns.slice()));
     const td = spiffeTrustDomain(doc.subject);
     if (td !== null) domains.add(td);
   }

@@ -52,7 +52,27 @@ spec:
         - {target: api.internal, methods: [GET], paths: [/]}
 `;
 
-const loaded = parsePolicyTexts([{ name: 'p.yaml', text: TEXT }]);
+// The same five actions as "mixed", then enough others that the function is indexed by
+// target instead of scanned (more than compile.ts's SCAN_LIMIT of 8).
+const MIXED_ACTIONS = TEXT.slice(TEXT.indexOf('      actions:\n        - target: spiffe'), TEXT.indexOf('    - name: plain'));
+const PADDING = Array.from({ length: 7 }, (_, i) =>
+  `        - {target: "spiffe://prod.example.org/ns/pad/sa/p${i}", methods: [GET], paths: ["/p/${i}"]}\n` +
+  `        - {target: "pad-${i}.internal", methods: [GET], paths: ["/h/**"]}\n`).join('');
+const WIDE = `apiVersion: mandate/v1
+kind: Mandate
+metadata: {name: wide}
+spec:
+  subject: spiffe://prod.example.org/ns/a/sa/wide
+  owner: team-a
+  purpose: testing the indexed path
+  risk: low
+  functions:
+    - name: mixed
+${MIXED_ACTIONS}${PADDING}        - {target: "spiffe://prod.example.org/ns/pad/sa/p0", methods: [GET], paths: ["/late"]}
+        - {target: "ledger.internal", methods: [GET], paths: ["/late"]}
+`;
+
+const loaded = parsePolicyTexts([{ name: 'p.yaml', text: TEXT }, { name: 'wide.yaml', text: WIDE }]);
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
 const policy = compilePolicy(loaded.set);
 
@@ -65,7 +85,7 @@ const API = 'spiffe://prod.example.org/ns/b/sa/api';
 
 describe('compilePolicy', () => {
   it('indexes mandates by exact subject', () => {
-    expect(policy.mandateCount).toBe(2);
+    expect(policy.mandateCount).toBe(3);
     expect(policy.revision).toBe(loaded.set.revision);
     expect(policy.set).toBe(loaded.set);
     expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')?.doc.name).toBe('worker');
@@ -73,6 +93,7 @@ describe('compilePolicy', () => {
     expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker/')).toBeUndefined();
     expect(policy.mandateFor('')).toBeUndefined();
     expect([...policy.subjectTrustDomains].sort()).toEqual(['ci.example.org', 'prod.example.org']);
+    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/wide')?.doc.name).toBe('wide');
   });
 
   it('carries mode, review date and function rules', () => {
@@ -90,6 +111,8 @@ describe('compilePolicy', () => {
   });
 
   const mixed = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!.fn('mixed')!;
+  const wide = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/wide')!.fn('mixed')!;
+  const wideSpecLength = wide.spec.actions.length;
   it.each([
     ['SPIFFE target by principal', req(API, 'anything.example', 'POST', '/v1/items/7'), 0],
     ['SPIFFE target ignores the host', req('', API, 'POST', '/v1/items/7'), -1],
@@ -114,6 +137,20 @@ describe('compilePolicy', () => {
     ['no target at all', req('', '', 'GET', '/'), -1],
   ])('%s', (_name, request, want) => {
     expect(mixed.matchAction(request)).toBe(want);
+    // A function indexed by target gives the same first match.
+    expect(wide.matchAction(request)).toBe(want);
+  });
+
+  it.each([
+    ['a padding principal', req('spiffe://prod.example.org/ns/pad/sa/p3', '', 'GET', '/p/3'), 5 + 6],
+    ['a padding host', req('', 'pad-6.internal:80', 'GET', '/h/x/y'), 5 + 13],
+    ['a later action of an indexed principal', req('spiffe://prod.example.org/ns/pad/sa/p0', '', 'GET', '/late'), 19],
+    ['a later action of an indexed host', req('', 'ledger.internal', 'GET', '/late'), 20],
+    ['principal and host both indexed: the host matches', req('spiffe://prod.example.org/ns/pad/sa/p2', 'pad-1.internal', 'GET', '/h/1'), 5 + 3],
+    ['an indexed principal with the wrong path', req('spiffe://prod.example.org/ns/pad/sa/p3', '', 'GET', '/p/4'), -1],
+  ])('indexed function: %s', (_name, request, want) => {
+    expect(wideSpecLength).toBe(21);
+    expect(wide.matchAction(request)).toBe(want);
   });
 
   it('compiles an empty set', () => {
