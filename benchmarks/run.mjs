@@ -6,7 +6,7 @@
  *   node benchmarks/run.mjs            default: quick sizes, e2e included
  *   node benchmarks/run.mjs --quick    CI-sized: short runs (< ~3 min on 2 cores)
  *   node benchmarks/run.mjs --full     longer runs, 10,000-mandate in-process rows, all rates
- *   --only inproc,peers,e2e            run some sections only
+ *   --only inproc,analyze,peers,e2e    run some sections only
  *   --cpu-prof DIR                     also profile mandate under load (e2e at 2,000/s)
  *   --readme                           refresh the results section of README.md (--full does)
  *   --nice N                           run at scheduling priority N (e.g. -10 on a shared machine)
@@ -22,7 +22,7 @@ const argv = process.argv.slice(2);
 const full = argv.includes('--full');
 const quick = argv.includes('--quick');
 const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : new Set(['inproc', 'peers', 'e2e']);
+const only = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : new Set(['inproc', 'analyze', 'peers', 'e2e']);
 const profArg = argv.indexOf('--cpu-prof');
 const cpuProf = profArg >= 0 ? path.resolve(argv[profArg + 1]) : '';
 const outArg = argv.indexOf('--out');
@@ -74,7 +74,7 @@ function runCase(script, args, timeoutMs) {
   });
 }
 
-const results = { meta: {}, inproc: [], codec: [], peers: [], e2e: [], failures: [] };
+const results = { meta: {}, inproc: [], codec: [], analyze: [], peers: [], e2e: [], failures: [] };
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 results.meta = {
@@ -109,6 +109,14 @@ if (only.has('inproc')) {
   for (const what of ['decode', 'encode']) {
     log(`codec: ${what}`);
     record('codec', await runCase('inproc-codec.mjs', ['--what', what, '--maxMs', inprocMs], 120000), `codec ${what}`);
+  }
+}
+
+if (only.has('analyze')) {
+  // Issue 7: `mandate analyze` on 10,000 generated mandates, next to `mandate validate`.
+  for (const n of quick ? [1000, 10000] : [1000, 10000]) {
+    log(`analyze: ${n} synthetic mandates`);
+    record('analyze', await runCase('analyze.mjs', ['--mandates', n, '--rounds', quick ? 1 : 2], 600000), `analyze ${n}`);
   }
 }
 

@@ -35,6 +35,8 @@ export function checkTargets(res) {
       add('resident set with 100,000 mandates loaded', `${f(big.rssMB, 0)} MB`, '< 300 MB', big.rssMB < 300);
     }
   }
+  const an = find(res.analyze ?? [], (r) => r.mandates === 10000);
+  if (an) add('mandate analyze, 10,000 mandates (issue 7, wall)', `${f(an.analyzeWallS, 1)} s (${f(an.analyzeVsValidate)}× validate)`, 'seconds', an.analyzeWallS < 10);
   for (const peer of ['cedar-wasm', 'casbin']) {
     const m = find(res.peers, (r) => r.engine === 'mandate' && r.mandates === 10);
     const p = find(res.peers, (r) => r.engine === peer && r.mandates === 10);
@@ -87,6 +89,16 @@ export function renderTable(res) {
     out += '\n';
   }
 
+  if (res.analyze?.length > 0) {
+    out += 'mandate analyze (CLI, JSON) on synthetic estates, next to mandate validate on the same files (load + checks only)\n';
+    const at1k = find(res.analyze, (r) => r.mandates === 1000);
+    out += table(['case', 'findings', 'analyze s', 'cpu s', 'validate s', 'vs validate', 'vs 1,000'],
+      res.analyze.map((r) => (r.ok
+        ? [r.label, r.findings, f(r.analyzeWallS), f(r.analyzeCpuS), f(r.validateWallS), `${f(r.analyzeVsValidate)}×`, at1k ? `${f(r.analyzeWallS / at1k.analyzeWallS, 1)}×` : '—']
+        : [r.label, 'FAILED', '', '', '', '', ''])), [16, 9, 10, 7, 11, 12, 9]);
+    out += '\n';
+  }
+
   if (res.peers.length > 0) {
     out += 'Peers in process, same requests (allow + deny reasons the peers can express), µs per decision\n';
     const mandateAt = {};
@@ -129,7 +141,7 @@ export function renderTable(res) {
   }
 
   if (res.targets?.length > 0) {
-    out += 'Targets (issue 9)\n';
+    out += 'Targets (issues 7 and 9)\n';
     out += table(['target', 'measured', 'limit', 'met'], res.targets.map((t) => [t.name, t.value, t.limit, t.pass === null ? 'n/a' : t.pass ? 'yes' : 'NO']), [58, 34, 16, 4]);
   }
   if (res.failures.length > 0) out += `\n${res.failures.length} case(s) FAILED: ${res.failures.map((x) => x.label).join(', ')}\n`;
