@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 const require = createRequire(import.meta.url);
@@ -37,3 +38,24 @@ export function loadExtAuthzDefinition(): protoLoader.PackageDefinition {
 }
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+
+/** A replacement codec for the Check method (src/envoy/check-{request,response}-codec.ts). */
+export interface CheckCodec {
+  readonly requestDeserialize: (bytes: Buffer) => unknown;
+  readonly responseSerialize: (value: unknown) => Buffer;
+}
+
+/**
+ * The Authorization service as loaded, with Check's codec replaced. Path, names and
+ * streaming flags stay those of the official definition; the cached definition itself is
+ * not changed (the codecs fall back to its proto-loader functions).
+ */
+export function authorizationServiceDefinition(codec: CheckCodec): grpc.ServiceDefinition {
+  const service = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE] as grpc.ServiceDefinition;
+  const check = service['Check'];
+  if (check === undefined) throw new Error(`${AUTHORIZATION_SERVICE} has no Check method`);
+  return {
+    ...service,
+    Check: { ...check, requestDeserialize: codec.requestDeserialize, responseSerialize: codec.responseSerialize },
+  };
+}

@@ -26,6 +26,12 @@ export interface CheckDeps {
   readonly record: (decision: Decision, facts: RequestFacts | null, token: TokenVerdict | null, durationUs: number, nowMs: number) => void;
   /** Called with an unexpected failure (for the operational log and a counter). */
   readonly onInternalError: (err: unknown) => void;
+  /**
+   * Decision → what the callback receives. Default toCheckResponse (an object, which
+   * `mandate check` prints); the server passes encodeCheckResponse (bytes, passed through
+   * by its registered responseSerialize).
+   */
+  readonly encodeResponse?: (decision: Decision) => object;
 }
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
@@ -34,6 +40,7 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
 
 export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknown, unknown> {
   const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
+  const encode = deps.encodeResponse ?? toCheckResponse;
 
   const finish = (
     callback: grpc.sendUnaryData<unknown>,
@@ -45,11 +52,11 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
   ): void => {
     let response: object;
     try {
-      response = toCheckResponse(decision);
+      response = encode(decision);
     } catch (err) {
       deps.onInternalError(err);
       decision = internalErrorDecision(decision.decisionId, facts, decision.policyRevision);
-      response = toCheckResponse(decision);
+      response = encode(decision);
     }
     callback(null, response);
     try {
