@@ -137,13 +137,34 @@ function scalarEnd(ev: ScalarEvent): number {
   return ev.style === SCALAR_STYLE.SINGLE_QUOTED || ev.style === SCALAR_STYLE.DOUBLE_QUOTED ? ev.valueEnd + 1 : ev.valueEnd;
 }
 
+/**
+ * Where a collection ends: a block one where its last child does, a flow one after its
+ * closing bracket; -1 when unknown.
+ */
+function collectionEnd(text: string, f: Frame): number {
+  if (!f.flow) return f.children === 0 ? -1 : f.lastEnd;
+  let i = f.children === 0 ? f.start + 1 : f.lastEnd;
+  if (i < 0) return -1;
+  i = skipBlank(text, i);
+  if (text.charCodeAt(i) === 0x2c) i = skipBlank(text, i + 1); // a trailing ","
+  const close = f.kind === 'map' ? 0x7d : 0x5d;
+  return text.charCodeAt(i) === close ? i + 1 : -1;
+}
+
 function hasProps(ev: { anchorStart: number; tagStart: number }): boolean {
   return ev.anchorStart >= 0 || ev.tagStart >= 0;
 }
 
-/** Directives ("%YAML", "%TAG") start a line with "%". */
-function hasDirective(text: string): boolean {
-  return text.charCodeAt(0) === 0x25 || text.includes('\n%');
+/**
+ * Text the two parsers read differently: directives ("%YAML", "%TAG" start a line with "%"),
+ * a carriage return that does not end a line (js-yaml breaks lines there, the `yaml`
+ * package does not), a byte order mark inside the text, the characters YAML 1.1 took for
+ * line breaks, and tabs in indentation (which the `yaml` package rejects more often).
+ */
+const ODD_TEXT = /\r(?!\n)|[\ufeff\u0085\u2028\u2029]|^ *\t/m;
+
+function needsReference(text: string): boolean {
+  return text.charCodeAt(0) === 0x25 || text.includes('\n%') || ODD_TEXT.test(text);
 }
 
 /**
@@ -151,7 +172,7 @@ function hasDirective(text: string): boolean {
  * reference path must parse it.
  */
 export function fastParse(text: string): YamlDocument[] | null {
-  if (hasDirective(text)) return null;
+  if (needsReference(text)) return null;
   let events: Event[];
   try {
     events = parseEvents(text, { maxDepth: MAX_DEPTH });
@@ -208,7 +229,8 @@ export function fastParse(text: string): YamlDocument[] | null {
         const raw = getScalarValue(text, ev);
         const value = ev.style === SCALAR_STYLE.PLAIN ? resolvePlain(raw) : raw;
         const node: YamlScalar = { kind: 'scalar', value, offset };
-        if (!attach(top.kind === 'doc' && value === null ? null : node, scalarEnd(ev))) return null;
+        const end = ev.valueStart < 0 ? offset : scalarEnd(ev);
+        if (!attach(top.kind === 'doc' && value === null ? null : node, end)) return null;
         break;
       }
       case EVENT_ID.POP: {
@@ -222,7 +244,11 @@ export function fastParse(text: string): YamlDocument[] | null {
         if (top === undefined || done.hasKey) return null;
         const node: YamlNode =
           done.kind === 'map' ? { kind: 'map', pairs: done.pairs, offset: done.start } : { kind: 'seq', items: done.items, offset: done.start };
-        if (!attach(node, -1)) return null;
+        const end = collectionEnd(text, done);
+        // The `yaml` package rejects a comment at the very start of a line inside a flow
+        // collection ("Comments must be separated from other tokens by white space").
+        if (done.flow && !top.flow && (end < 0 || text.slice(done.start, end).includes('\n#'))) return null;
+        if (!attach(node, end)) return null;
         break;
       }
       default:
