@@ -67,12 +67,29 @@ function isSeq(node: Node | null | undefined): node is YamlSeq {
   return node != null && node.kind === 'seq';
 }
 
-interface Field {
-  readonly key: YamlScalar;
-  /** null for `key:` with nothing after it. */
-  readonly value: Node | null;
-  readonly keyAt: SourceLocation;
-  readonly at: SourceLocation;
+/**
+ * A mapping entry. Its positions are worked out when first asked for: most entries are
+ * never reported, and a line lookup per key and value is a measurable share of a load.
+ */
+class Field {
+  private keyLocation: SourceLocation | undefined;
+  private valueLocation: SourceLocation | undefined;
+
+  constructor(
+    private readonly checker: Checker,
+    readonly key: YamlScalar,
+    /** null only when the parser gave the pair no value node. */
+    readonly value: Node | null,
+    private readonly mapAt: SourceLocation,
+  ) {}
+
+  get keyAt(): SourceLocation {
+    return (this.keyLocation ??= this.checker.at(this.key, this.mapAt));
+  }
+
+  get at(): SourceLocation {
+    return (this.valueLocation ??= this.checker.at(this.value, this.keyAt));
+  }
 }
 
 type Fields = ReadonlyMap<string, Field>;
@@ -106,22 +123,21 @@ class Checker {
     for (const pair of node.pairs) {
       const key = pair.key;
       const value = pair.value;
-      const keyAt = this.at(key, at);
       if (!isScalar(key) || key.value === null) {
-        this.report(keyAt, 'INVALID_TYPE', `a key in ${what} must be a plain string`);
+        this.report(this.at(key, at), 'INVALID_TYPE', `a key in ${what} must be a plain string`);
         continue;
       }
       const name = String(key.value);
       if (!allowed.includes(name)) {
-        this.report(keyAt, 'UNKNOWN_KEY', `unknown key "${name}" in ${what} (allowed: ${allowed.join(', ')})`);
+        this.report(this.at(key, at), 'UNKNOWN_KEY', `unknown key "${name}" in ${what} (allowed: ${allowed.join(', ')})`);
         continue;
       }
       const first = out.get(name);
       if (first !== undefined) {
-        this.report(keyAt, 'DUPLICATE_KEY', `key "${name}" repeats the one at line ${first.keyAt.line}`);
+        this.report(this.at(key, at), 'DUPLICATE_KEY', `key "${name}" repeats the one at line ${first.keyAt.line}`);
         continue;
       }
-      out.set(name, { key, value, keyAt, at: this.at(value, keyAt) });
+      out.set(name, new Field(this, key, value, at));
     }
     return out;
   }

@@ -7,20 +7,35 @@
  * every diagnostic about YAML itself.
  */
 import { EVENT_ID, NOT_RESOLVED, SCALAR_STYLE, boolCoreTag, floatCoreTag, getScalarValue, intCoreTag, nullCoreTag, parseEvents } from 'js-yaml';
-import type { Event, ScalarEvent } from 'js-yaml';
+import type { Event, ScalarEvent, ScalarTagDefinition } from 'js-yaml';
 import type { ScalarValue, YamlDocument, YamlNode, YamlPair, YamlScalar } from './yaml-tree.js';
 
 /** Deeper nesting than any policy needs goes to the reference path, which reports it. */
 const MAX_DEPTH = 64;
 
 /** YAML 1.2 core schema resolution of a plain scalar, in the schema's order. */
-const CORE_TAGS = [nullCoreTag, boolCoreTag, intCoreTag, floatCoreTag] as const;
+const CORE_TAGS: readonly ScalarTagDefinition<ScalarValue>[] = [nullCoreTag, boolCoreTag, intCoreTag, floatCoreTag];
+
+/**
+ * The tags worth trying for each first character; most plain scalars (keys, names) start
+ * with a character no tag accepts and are strings without a single resolve call.
+ */
+const TAGS_BY_FIRST = new Map<string, ScalarTagDefinition<ScalarValue>[]>();
+const ANY_FIRST = CORE_TAGS.filter((t) => t.implicitFirstChars === null);
+for (const tag of CORE_TAGS) {
+  for (const first of tag.implicitFirstChars ?? []) {
+    const list = TAGS_BY_FIRST.get(first) ?? [];
+    list.push(tag);
+    TAGS_BY_FIRST.set(first, list);
+  }
+}
+for (const [first, list] of TAGS_BY_FIRST) {
+  TAGS_BY_FIRST.set(first, CORE_TAGS.filter((t) => list.includes(t) || ANY_FIRST.includes(t)));
+}
 
 function resolvePlain(text: string): ScalarValue {
-  for (const tag of CORE_TAGS) {
-    const first = text.charAt(0);
-    const firsts = tag.implicitFirstChars;
-    if (firsts !== null && !firsts.includes(first)) continue;
+  const tags = TAGS_BY_FIRST.get(text.charAt(0)) ?? ANY_FIRST;
+  for (const tag of tags) {
     const v = tag.resolve(text, false, tag.tagName);
     if (v !== NOT_RESOLVED) return v;
   }
