@@ -106,7 +106,7 @@ if (only.has('inproc')) {
 }
 
 if (only.has('inproc')) {
-  for (const what of ['decode', 'encode']) {
+  for (const what of ['decode', 'decode-fast', 'encode', 'encode-fast']) {
     log(`codec: ${what}`);
     record('codec', await runCase('inproc-codec.mjs', ['--what', what, '--maxMs', inprocMs], 120000), `codec ${what}`);
   }

@@ -83,7 +83,7 @@ export function renderTable(res) {
   }
 
   if (res.codec?.length > 0) {
-    out += 'In process: the gRPC message codec around one decision (proto-loader, as grpc-js runs it), µs per call\n';
+    out += 'In process: the gRPC message codec around one decision (proto-loader, as grpc-js would run it, and mandate\'s own), µs per call\n';
     out += table(['step', 'median µs', 'p99 µs', 'ops/s'],
       res.codec.map((r) => (r.ok ? [r.engine, f(r.medianUs, 3), f(r.p99Us, 3), ops(r.opsPerSec)] : [r.label, 'FAILED', '', ''])), [40, 10, 10, 8]);
     out += '\n';
