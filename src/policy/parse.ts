@@ -10,11 +10,11 @@
  */
 import type { Diagnostic, SourceLocation } from './model.js';
 import { fastParse } from './yaml-fast.js';
-import { locate, referenceParse } from './yaml-reference.js';
-import { LineStarts } from './yaml-tree.js';
+import { referenceParse } from './yaml-reference.js';
+import { LineStarts, locate } from './yaml-tree.js';
 import type { LinePositions, YamlDocument, YamlNode } from './yaml-tree.js';
 
-export { locate } from './yaml-reference.js';
+export { locate } from './yaml-tree.js';
 
 export interface ParsedFile {
   readonly file: string;
@@ -38,7 +38,12 @@ export function nodeLocation(file: string, lines: LinePositions, node: YamlNode 
  */
 export function parsePolicyText(file: string, text: string): ParsedFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const fast = fastParse(body);
+  let fast: YamlDocument[] | null = null;
+  try {
+    fast = fastParse(body);
+  } catch {
+    // Not expected; the reference path parses and reports whatever made the fast one fail.
+  }
   if (fast !== null) {
     return { file, documents: fast, lines: new LineStarts(body), diagnostics: [], producer: 'fast' };
   }

@@ -8,6 +8,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit 
 import type { Node } from 'yaml';
 import { diagnostic } from './diagnostics.js';
 import type { Diagnostic, SourceLocation } from './model.js';
+import { locate } from './yaml-tree.js';
 import type { LinePositions, ScalarValue, YamlDocument, YamlNode, YamlPair } from './yaml-tree.js';
 
 export interface ReferenceParse {
@@ -15,12 +16,6 @@ export interface ReferenceParse {
   readonly documents: readonly YamlDocument[];
   readonly lines: LinePositions;
   readonly diagnostics: readonly Diagnostic[];
-}
-
-/** 1-based line and column of a character offset. */
-export function locate(file: string, lines: LinePositions, offset: number): SourceLocation {
-  const { line, col } = lines.linePos(offset);
-  return { file, line, column: col };
 }
 
 function firstLine(message: string): string {

@@ -3,6 +3,7 @@
  * yaml-reference.ts). It holds only what the checks use: values, structure and the offset
  * each node starts at, so positions come out the same from either producer.
  */
+import type { SourceLocation } from './model.js';
 
 /** A plain scalar resolved as YAML 1.2 core does; quoted and block scalars are strings. */
 export type ScalarValue = string | number | boolean | null;
@@ -77,4 +78,10 @@ export class LineStarts implements LinePositions {
     if (low === 0) return { line: 0, col: offset };
     return { line: low, col: offset - starts[low - 1]! + 1 };
   }
+}
+
+/** 1-based line and column of a character offset. */
+export function locate(file: string, lines: LinePositions, offset: number): SourceLocation {
+  const { line, col } = lines.linePos(offset);
+  return { file, line, column: col };
 }
