@@ -226,6 +226,15 @@ function describe(node: Node | null | undefined): string {
   return 'an unsupported value';
 }
 
+/**
+ * A frozen copy sized to its contents. An array grown by push keeps room for about 16 more
+ * entries; the few-entry lists of a large estate would otherwise hold a third of the
+ * loaded policy's memory in that spare room.
+ */
+function exact<T>(list: readonly T[]): readonly T[] {
+  return Object.freeze(list.slice());
+}
+
 /** Why a target (`spiffe://…` or host[:port]) is unusable, else null. */
 export function targetError(target: string): string | null {
   if (target.startsWith('spiffe://')) {
@@ -475,7 +484,7 @@ function readMandate(
     reviewBy,
     reviewByText: reviewBy === null ? null : (reviewByText as string),
     mode,
-    functions: Object.freeze(functions),
+    functions: exact(functions),
     location: rootAt,
   });
   return { doc, subjectAt };
@@ -528,7 +537,7 @@ function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: R
     name: typeof name === 'string' ? name : '',
     taskToken,
     maxTokenTtlSeconds: ttl,
-    actions: Object.freeze(actions),
+    actions: exact(actions),
     location: at,
   });
   return { spec, nameAt };
@@ -585,8 +594,8 @@ function readAction(c: Checker, node: Node | null, at: SourceLocation): ActionSp
   }
   return Object.freeze({
     target: typeof target === 'string' ? target : '',
-    methods: Object.freeze(methods),
-    paths: Object.freeze(paths),
+    methods: exact(methods),
+    paths: exact(paths),
     location: at,
   });
 }
@@ -635,7 +644,7 @@ function readTarget(
     owner: typeof owner === 'string' ? owner : null,
     sensitivity,
     environment: typeof environment === 'string' ? environment : defaultEnvironment,
-    capabilities: Object.freeze(capabilities),
+    capabilities: exact(capabilities),
     location: rootAt,
   });
   return { doc, matchAt };
