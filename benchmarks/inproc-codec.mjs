@@ -4,7 +4,7 @@
  *
  *   --what decode        proto-loader's deserialize of the CheckRequest (full decode, as the
  *                        server did before issue 9)
- *   --what decode-fast   decodeCheckRequest (only the fields facts.ts reads; dist/)
+ *   --what decode-fast   the server's decoder (only the fields and headers facts.ts reads; dist/)
  *   --what encode        toCheckResponse + proto-loader's serialize
  *   --what encode-fast   encodeCheckResponse (pre-encoded pieces; dist/)
  *   --what all           runs the four in fresh processes and prints them with ratios
@@ -21,7 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import * as protoLoader from '@grpc/proto-loader';
-import { decodeCheckRequest, decodesWithoutFallback } from '../dist/envoy/check-request-codec.js';
+import { createCheckRequestDecoder, decodeCheckRequest, decodesWithoutFallback } from '../dist/envoy/check-request-codec.js';
+import { extractFacts, factsHeaderNames } from '../dist/envoy/facts.js';
 import { encodeCheckResponse, encodesFromPieces } from '../dist/envoy/check-response-codec.js';
 import { toCheckResponse } from '../dist/envoy/response.js';
 import { buildModel, buildRequests } from './generate.mjs';
@@ -72,10 +73,13 @@ const decisions = [
 
 const LABELS = {
   decode: 'proto-loader decode CheckRequest',
-  'decode-fast': 'decodeCheckRequest (needed fields)',
+  'decode-fast': 'mandate decoder (needed fields, headers)',
   encode: 'toCheckResponse + proto-loader encode',
   'encode-fast': 'encodeCheckResponse (pre-encoded)',
 };
+
+const NAMES = { functionHeader: 'x-business-function', tokenHeader: 'txn-token' };
+const serverDecode = createCheckRequestDecoder(factsHeaderNames(NAMES));
 
 function runDecode(fast) {
   const frames = reqs.map((r) => check.requestSerialize(r.request));
@@ -86,9 +90,11 @@ function runDecode(fast) {
     for (const [k, f] of frames.entries()) {
       if (!decodesWithoutFallback(f)) return fail(`codec: request ${k} fell back to proto-loader`);
       if (!isDeepStrictEqual(decodeCheckRequest(f), project(check.requestDeserialize(f)))) return fail(`codec: request ${k} decoded differently from proto-loader`);
+      if (!isDeepStrictEqual(extractFacts(serverDecode(f), NAMES), extractFacts(check.requestDeserialize(f), NAMES))) return fail(`codec: request ${k} gives other facts with headers filtered`);
     }
   }
-  const decode = fast ? decodeCheckRequest : check.requestDeserialize;
+  // The server's decoder: only the fields and headers the decision reads.
+  const decode = fast ? serverDecode : check.requestDeserialize;
   const r = measure((i) => {
     const k = i % frames.length;
     const a = decode(frames[k]).attributes;

@@ -12,6 +12,9 @@
  *
  * A sub-message present on the wire is present in the output even when empty (facts.ts
  * tells "no http" from "empty http"); a map or repeated field only when it has entries.
+ * The server's decoder (createCheckRequestDecoder) also leaves out every HTTP header the
+ * decision does not read, without decoding it: Envoy sends all request headers, facts.ts
+ * reads eight.
  *
  * Equivalence with protobufjs (the oracle) is kept by never guessing: every field the
  * official protos declare is checked against its declared wire type, every skipped
@@ -211,6 +214,37 @@ function isProtoKeyAt(buf: Buffer, start: number): boolean {
   return true;
 }
 
+/** The header names to keep (lower case), matched as facts.ts looks headers up. */
+class WantedHeaders {
+  private readonly bytes: readonly Buffer[];
+  private readonly lower: ReadonlySet<string>;
+
+  constructor(names: readonly string[]) {
+    this.lower = new Set(names.map((n) => n.toLowerCase()));
+    this.bytes = [...this.lower].map((n) => Buffer.from(n, 'utf8'));
+  }
+
+  /**
+   * A `headers` map key: facts.ts looks these up exactly, so the key's bytes are compared
+   * with the names' and a header left out is never turned into a string at all.
+   */
+  hasBytes(buf: Buffer, start: number, end: number): boolean {
+    const n = end - start;
+    for (const name of this.bytes) {
+      if (name.length !== n) continue;
+      let i = 0;
+      while (i < n && buf[start + i] === name[i]) i++;
+      if (i === n) return true;
+    }
+    return false;
+  }
+
+  /** A `header_map` key: facts.ts lower-cases these (String.prototype.toLowerCase). */
+  hasFolded(key: string): boolean {
+    return this.lower.has(key.toLowerCase());
+  }
+}
+
 class Fallback {}
 const FALLBACK = new Fallback();
 
@@ -222,7 +256,11 @@ const MAX_DEPTH = 32;
 
 class Cursor {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(
+    readonly buf: Buffer,
+    /** The HTTP headers to keep; null keeps them all. */
+    readonly wanted: WantedHeaders | null,
+  ) {}
 
   /**
    * A varint as protobufjs's uint32() reads it, when it ends within 5 bytes: the 5th byte
@@ -285,13 +323,11 @@ class Cursor {
     return s;
   }
 
-  /** A string field, or FALLBACK if its bytes are exactly `__proto__` (see skipMapEntry). */
-  keyString(limit: number): string {
+  /** A map key's end, or FALLBACK if its bytes are exactly `__proto__` (see skipMapEntry). */
+  keyEnd(limit: number): number {
     const end = this.lenEnd(limit);
-    const start = this.pos;
-    if (end - start === PROTO_KEY.length && isProtoKeyAt(this.buf, start)) throw FALLBACK;
-    this.pos = end;
-    return readString(this.buf, start, end);
+    if (end - this.pos === PROTO_KEY.length && isProtoKeyAt(this.buf, this.pos)) throw FALLBACK;
+    return end;
   }
 
   bytes(limit: number): Buffer {
@@ -419,25 +455,37 @@ function other(c: Cursor, schema: MessageSchema, tag: number, limit: number, dep
   else skipDeclared(c, spec, tag & 7, limit, depth);
 }
 
-/** A map<string, string> entry into `into`; repeated keys: the last wins, as in protobufjs. */
-function readStringMapEntry(c: Cursor, into: Obj, limit: number, depth: number): void {
+/**
+ * A map<string, string> entry into `into`; repeated keys: the last wins, as in protobufjs.
+ * With `wanted`, entries whose key is not in it are walked but not kept, and their value is
+ * never decoded (Envoy sends every request header; the decision reads a handful).
+ */
+function readStringMapEntry(c: Cursor, into: Obj, limit: number, depth: number, wanted: WantedHeaders | null): void {
   const end = c.lenEnd(limit);
-  let key = '';
-  let value = '';
+  let keyStart = 0;
+  let keyEnd = 0;
+  let valueStart = 0;
+  let valueEnd = 0;
   while (c.pos < end) {
     const tag = c.uint32(end);
     const field = tag >>> 3;
     if (field === 1) {
       if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-      key = c.keyString(end);
+      keyEnd = c.keyEnd(end);
+      keyStart = c.pos;
+      c.pos = keyEnd;
     } else if (field === 2) {
       if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-      value = c.string(end);
+      valueEnd = c.lenEnd(end);
+      valueStart = c.pos;
+      c.pos = valueEnd;
     } else {
       skipUnknown(c, tag & 7, end, depth);
     }
   }
-  into[key] = value;
+  if (wanted === null || wanted.hasBytes(c.buf, keyStart, keyEnd)) {
+    into[readString(c.buf, keyStart, keyEnd)] = readString(c.buf, valueStart, valueEnd);
+  }
 }
 
 function lenStart(c: Cursor, tag: number, limit: number): number {
@@ -460,27 +508,46 @@ function readPeer(c: Cursor, s: Schemas, end: number, depth: number, withCertifi
   return out;
 }
 
-function readHeaderValue(c: Cursor, s: Schemas, end: number, depth: number): Obj {
+/**
+ * One HeaderValue; null when `c.wanted` leaves it out (facts.ts matches these keys without
+ * regard to case, so the filter does too). Values of left-out headers are never decoded.
+ */
+function readHeaderValue(c: Cursor, s: Schemas, end: number, depth: number): Obj | null {
   const out: Obj = {};
+  let key: string | null = null;
+  let valueStart = -1;
+  let valueEnd = -1;
+  let rawStart = -1;
+  let rawEnd = -1;
   while (c.pos < end) {
     const tag = c.uint32(end);
     switch (tag >>> 3) {
       case HV_KEY:
         if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['key'] = c.string(end);
+        key = c.string(end);
         break;
       case HV_VALUE:
         if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['value'] = c.string(end);
+        valueEnd = c.lenEnd(end);
+        valueStart = c.pos;
+        c.pos = valueEnd;
         break;
       case HV_RAW_VALUE:
         if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['raw_value'] = c.bytes(end);
+        rawEnd = c.lenEnd(end);
+        rawStart = c.pos;
+        c.pos = rawEnd;
         break;
       default:
         other(c, s.headerValue, tag, end, depth);
     }
   }
+  if (c.wanted !== null && (key === null || !c.wanted.hasFolded(key))) return null;
+  // Field order as protobufjs builds the object: key, value, raw_value.
+  if (key !== null) out['key'] = key;
+  if (valueStart >= 0) out['value'] = readString(c.buf, valueStart, valueEnd);
+  // Same as protobufjs's BufferReader: a view on the frame, or a fresh empty Buffer.
+  if (rawStart >= 0) out['raw_value'] = rawStart === rawEnd ? Buffer.alloc(0) : c.buf.subarray(rawStart, rawEnd);
   return out;
 }
 
@@ -488,8 +555,12 @@ function readHeaderMap(c: Cursor, s: Schemas, end: number, depth: number): Obj {
   const list: Obj[] = [];
   while (c.pos < end) {
     const tag = c.uint32(end);
-    if (tag >>> 3 === HM_HEADERS) list.push(readHeaderValue(c, s, lenStart(c, tag, end), depth + 1));
-    else other(c, s.headerMap, tag, end, depth);
+    if (tag >>> 3 === HM_HEADERS) {
+      const h = readHeaderValue(c, s, lenStart(c, tag, end), depth + 1);
+      if (h !== null) list.push(h);
+    } else {
+      other(c, s.headerMap, tag, end, depth);
+    }
   }
   return list.length > 0 ? { headers: list } : {};
 }
@@ -497,6 +568,7 @@ function readHeaderMap(c: Cursor, s: Schemas, end: number, depth: number): Obj {
 function readHttp(c: Cursor, s: Schemas, end: number, depth: number): Obj {
   const out: Obj = {};
   let headers: Obj | null = null;
+  let sawHeaders = false;
   while (c.pos < end) {
     const tag = c.uint32(end);
     switch (tag >>> 3) {
@@ -515,7 +587,8 @@ function readHttp(c: Cursor, s: Schemas, end: number, depth: number): Obj {
       case HTTP_HEADERS:
         if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
         headers ??= {};
-        readStringMapEntry(c, headers, end, depth);
+        sawHeaders = true;
+        readStringMapEntry(c, headers, end, depth, c.wanted);
         break;
       case HTTP_HEADER_MAP:
         out['header_map'] = readHeaderMap(c, s, lenStart(c, tag, end), depth + 1);
@@ -524,6 +597,9 @@ function readHttp(c: Cursor, s: Schemas, end: number, depth: number): Obj {
         other(c, s.http, tag, end, depth);
     }
   }
+  // facts.ts reads `header_map` only when `headers` is empty; once filtered, an empty
+  // `headers` could mean either. Envoy never sends both; such a request takes the full decode.
+  if (c.wanted !== null && sawHeaders && out['header_map'] !== undefined) throw FALLBACK;
   if (headers !== null && Object.keys(headers).length > 0) out['headers'] = headers;
   return out;
 }
@@ -556,7 +632,7 @@ function readAttributes(c: Cursor, s: Schemas, end: number, depth: number): Obj 
       case ATTR_CONTEXT_EXTENSIONS:
         if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
         ext ??= {};
-        readStringMapEntry(c, ext, end, depth);
+        readStringMapEntry(c, ext, end, depth, null);
         break;
       default:
         other(c, s.attributes, tag, end, depth);
@@ -672,28 +748,42 @@ export function fullDecodeCheckRequest(bytes: Buffer): unknown {
   return prepared!.deserialize(bytes);
 }
 
-/**
- * The CheckRequest fields facts.ts reads, as proto-loader would decode them. Throws only
- * where proto-loader's deserialize throws on the same bytes (grpc-js then fails the call
- * as before).
- */
-export function decodeCheckRequest(bytes: Buffer): object {
+function decodeWith(bytes: Buffer, wanted: WantedHeaders | null): object {
   prepareCheckRequestCodec();
   const p = prepared!;
   if (!Buffer.isBuffer(bytes)) return p.deserialize(bytes) as object;
   try {
-    return readCheckRequest(new Cursor(bytes), p.schemas);
+    return readCheckRequest(new Cursor(bytes, wanted), p.schemas);
   } catch {
     // FALLBACK, or (a bug here) anything else: proto-loader decides, exactly as before.
     return p.deserialize(bytes) as object;
   }
 }
 
+/**
+ * The CheckRequest fields facts.ts reads, as proto-loader would decode them. Throws only
+ * where proto-loader's deserialize throws on the same bytes (grpc-js then fails the call
+ * as before).
+ */
+export function decodeCheckRequest(bytes: Buffer): object {
+  return decodeWith(bytes, null);
+}
+
+/**
+ * decodeCheckRequest, keeping only the HTTP headers named in `wantedHeaders` (lower case:
+ * facts.ts's factsHeaderNames()). The result is proto-loader's object with every other
+ * header left out, so extractFacts reads the same facts from it. The server's decoder.
+ */
+export function createCheckRequestDecoder(wantedHeaders: readonly string[]): (bytes: Buffer) => object {
+  const wanted = new WantedHeaders(wantedHeaders);
+  return (bytes) => decodeWith(bytes, wanted);
+}
+
 /** For tests: which path a frame takes (true: the fast decoder, false: the fallback). */
 export function decodesWithoutFallback(bytes: Buffer): boolean {
   prepareCheckRequestCodec();
   try {
-    readCheckRequest(new Cursor(bytes), prepared!.schemas);
+    readCheckRequest(new Cursor(bytes, null), prepared!.schemas);
     return true;
   } catch (err) {
     if (err !== FALLBACK) throw err;

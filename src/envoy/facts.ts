@@ -76,6 +76,11 @@ function get(headers: Map<string, string> | Obj | null, name: string): string | 
   return typeof v === 'string' ? v : null;
 }
 
+/** Every header extractFacts reads, lower case: the server's decoder keeps only these. */
+export function factsHeaderNames(names: HeaderNames): string[] {
+  return [':authority', ':method', ':path', 'x-request-id', 'x-forwarded-client-cert', 'authorization', names.functionHeader, names.tokenHeader];
+}
+
 export function extractFacts(request: unknown, names: HeaderNames): RequestFacts {
   const r = asObj(request);
   const attributes = r === null ? null : asObj(r.attributes);

@@ -7,8 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import type http from 'node:http';
 import type { Config } from '../config/config.js';
 import { authorizationServiceDefinition } from '../envoy/protos.js';
-import { decodeCheckRequest, prepareCheckRequestCodec } from '../envoy/check-request-codec.js';
+import { createCheckRequestDecoder, prepareCheckRequestCodec } from '../envoy/check-request-codec.js';
 import { encodeCheckResponse, serializeCheckResponse } from '../envoy/check-response-codec.js';
+import { factsHeaderNames } from '../envoy/facts.js';
 import { createCheckHandler } from './check.js';
 import { createHttpServer, listenHttp } from './http.js';
 import { PolicyState, type ReloadOutcome } from './policy-state.js';
@@ -162,10 +163,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // proto-loader's full decode and encode were 23% of CPU at 2,000 checks/s); both codecs
   // fall back to proto-loader wherever it would behave differently.
   prepareCheckRequestCodec();
-  const checkDef = authorizationServiceDefinition({ requestDeserialize: decodeCheckRequest, responseSerialize: serializeCheckResponse });
+  const headerNames = { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader };
+  // Only the headers the decision reads are decoded (check-request-codec.ts).
+  const checkDef = authorizationServiceDefinition({
+    requestDeserialize: createCheckRequestDecoder(factsHeaderNames(headerNames)),
+    responseSerialize: serializeCheckResponse,
+  });
   let inFlight = 0;
   const check = createCheckHandler({
-    headerNames: { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader },
+    headerNames,
     env: () => state.env(),
     identity: { trustXfcc: config.trustXfcc, bearer },
     tokens: verifier,

@@ -10,12 +10,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkRequest, type RequestParts } from '../helpers/envoy-client.js';
 import {
+  createCheckRequestDecoder,
   decodeCheckRequest,
   decodesWithoutFallback,
   fullDecodeCheckRequest,
   prepareCheckRequestCodec,
 } from '../../src/envoy/check-request-codec.js';
-import { extractFacts, type HeaderNames } from '../../src/envoy/facts.js';
+import { extractFacts, factsHeaderNames, type HeaderNames } from '../../src/envoy/facts.js';
 import { loadExtAuthzDefinition } from '../../src/envoy/protos.js';
 import { fixed32, fixed64, group, len, mapEntry, msg, num, shuffle, tag, varint } from './wire.js';
 
@@ -25,6 +26,8 @@ const check = (loadExtAuthzDefinition()['envoy.service.auth.v3.Authorization'] a
 const encode = (req: unknown): Buffer => check.requestSerialize(req);
 const NAMES: HeaderNames = { functionHeader: 'x-business-function', tokenHeader: 'txn-token' };
 const OTHER_NAMES: HeaderNames = { functionHeader: 'x-fn', tokenHeader: 'authorization' };
+/** The server's decoders: only the headers extractFacts reads with these names. */
+const FILTERED = new Map([NAMES, OTHER_NAMES].map((n) => [n, createCheckRequestDecoder(factsHeaderNames(n))] as const));
 
 function pick(from: Obj, keys: readonly string[]): Obj {
   const out: Obj = {};
@@ -70,13 +73,25 @@ function outcome(f: () => unknown): Outcome {
 function disagreement(bytes: Buffer): string | null {
   const full = outcome(() => fullDecodeCheckRequest(bytes));
   const mine = outcome(() => decodeCheckRequest(bytes));
-  if (!full.ok) return isDeepStrictEqual(mine, full) ? null : `oracle threw ${full.error}, fast gave ${JSON.stringify(mine)}`;
+  if (!full.ok) {
+    if (!isDeepStrictEqual(mine, full)) return `oracle threw ${full.error}, fast gave ${JSON.stringify(mine)}`;
+    for (const decode of FILTERED.values()) {
+      const filtered = outcome(() => decode(bytes));
+      if (!isDeepStrictEqual(filtered, full)) return `oracle threw ${full.error}, filtered decoder gave ${JSON.stringify(filtered)}`;
+    }
+    return null;
+  }
   if (!mine.ok) return `oracle decoded, fast threw ${mine.error}`;
   // The fast path gives the restricted object; a fallback gives proto-loader's own.
   const want = decodesWithoutFallback(bytes) ? project(full.value) : full.value;
   if (!isDeepStrictEqual(mine.value, want)) return `objects differ: ${JSON.stringify(mine.value)} vs ${JSON.stringify(want)}`;
   for (const names of [NAMES, OTHER_NAMES]) {
-    if (!isDeepStrictEqual(extractFacts(mine.value, names), extractFacts(full.value, names))) return 'facts differ';
+    const facts = extractFacts(full.value, names);
+    if (!isDeepStrictEqual(extractFacts(mine.value, names), facts)) return 'facts differ';
+    // The server's decoder leaves out headers the decision does not read: same facts.
+    const filtered = outcome(() => FILTERED.get(names)!(bytes));
+    if (!filtered.ok) return `oracle decoded, filtered decoder threw ${filtered.error}`;
+    if (!isDeepStrictEqual(extractFacts(filtered.value, names), facts)) return `facts differ with headers filtered for ${names.functionHeader}`;
   }
   return null;
 }
@@ -422,5 +437,41 @@ describe('decodeCheckRequest: 2,000 mutated and random frames', () => {
     // proto-loader rejects (which always fall back).
     expect(fast).toBeGreaterThan(300);
     expect(oracleThrew).toBeGreaterThan(300);
+  });
+});
+
+// --- The server's decoder: only the headers the decision reads --------------------------
+
+describe('createCheckRequestDecoder: headers the decision does not read are left out', () => {
+  const decode = FILTERED.get(NAMES)!;
+  const request = checkRequest({ ...REFUND, headers: { 'user-agent': 'curl/8', 'x-envoy-expected-rq-timeout-ms': '200', 'x-request-id': 'r-1', 'txn-token': 'abc' } });
+
+  it('keeps exactly the wanted headers of the headers map', () => {
+    const http = (decode(encode(request)) as Obj)['attributes'].request.http;
+    for (const k of Object.keys(http.headers)) expect(factsHeaderNames(NAMES)).toContain(k);
+    expect(http.headers).toMatchObject({ 'x-request-id': 'r-1', 'txn-token': 'abc', 'x-business-function': 'refund-processing' });
+    expect(http.headers['user-agent']).toBeUndefined();
+    expect(extractFacts(decode(encode(request)), NAMES)).toEqual(extractFacts(fullDecodeCheckRequest(encode(request)), NAMES));
+  });
+
+  it('keeps wanted raw headers whatever their case, and leaves out the others', () => {
+    const bytes = headerMap(hv(len(1, 'X-Business-Function'), len(3, 'refund')), hv(len(1, 'user-agent'), len(2, 'curl')), hv(len(1, ':path'), len(2, '/a')));
+    const http = (decode(bytes) as Obj)['attributes'].request.http;
+    expect(http.header_map.headers.map((h: Obj) => h['key'])).toEqual(['X-Business-Function', ':path']);
+    expect(extractFacts(decode(bytes), NAMES)).toEqual(extractFacts(fullDecodeCheckRequest(bytes), NAMES));
+  });
+
+  it('matches raw header names as facts.ts does, with String.prototype.toLowerCase', () => {
+    // U+212A KELVIN SIGN lower-cases to "k": facts.ts finds this as the txn-token header.
+    const bytes = headerMap(hv(len(1, 'TXN-TO\u212AEN'), len(2, 'tok')), hv(len(1, 'x-b3-spanid'), len(2, 'e4')));
+    expect(extractFacts(fullDecodeCheckRequest(bytes), NAMES).taskToken).toBe('tok');
+    expect(extractFacts(decode(bytes), NAMES).taskToken).toBe('tok');
+    expect((decode(bytes) as Obj)['attributes'].request.http.header_map.headers).toHaveLength(1);
+  });
+
+  it('takes the full decode when a request carries both headers and header_map', () => {
+    const bytes = http(mapEntry(3, 'user-agent', 'curl'), len(13, msg(hv(len(1, 'x-business-function'), len(2, 'refund')))));
+    expect(decode(bytes)).toEqual(fullDecodeCheckRequest(bytes));
+    expect(extractFacts(decode(bytes), NAMES).functionHeader).toBe(extractFacts(fullDecodeCheckRequest(bytes), NAMES).functionHeader);
   });
 });
