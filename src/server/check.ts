@@ -58,9 +58,13 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
       decision = internalErrorDecision(decision.decisionId, facts, decision.policyRevision);
       response = encode(decision);
     }
+    // The duration is the decision's, from the request in hand to the response encoded;
+    // grpc-js's own send (HTTP/2 framing and the socket write) happens inside callback()
+    // and shows in end-to-end latency, not here.
+    const durationUs = elapsedUs(t0);
     callback(null, response);
     try {
-      deps.record(decision, facts, token, elapsedUs(t0), nowMs);
+      deps.record(decision, facts, token, durationUs, nowMs);
     } catch (err) {
       deps.onInternalError(err);
     }
