@@ -57,7 +57,10 @@ function skipSpaces(text: string, i: number): number {
   return i;
 }
 
-/** Skips spaces, line ends and comments (a "#" after a space or at a line start). */
+/**
+ * Skips spaces, line ends and comments. Used only after a node js-yaml accepted, where a
+ * "#" that is not inside a scalar starts a comment.
+ */
 function skipBlank(text: string, i: number): number {
   for (;;) {
     i = skipSpaces(text, i);
@@ -103,7 +106,7 @@ interface Frame {
   /** A map's key waiting for its value. */
   key: YamlNode | null;
   hasKey: boolean;
-  /** Where the last finished child ended (-1: unknown, after a collection). */
+  /** Where the last finished child ended (-1: unknown). */
   lastEnd: number;
   children: number;
   root: YamlNode | null;
@@ -176,10 +179,12 @@ function hasProps(ev: { anchorStart: number; tagStart: number }): boolean {
  * package does not), a byte order mark inside the text, the characters YAML 1.1 took for
  * line breaks, and tabs in indentation (which the `yaml` package rejects more often).
  */
-const ODD_TEXT = /\r(?!\n)|[\ufeff\u0085\u2028\u2029]|^ *\t/m;
-
 function needsReference(text: string): boolean {
-  return text.charCodeAt(0) === 0x25 || text.includes('\n%') || ODD_TEXT.test(text);
+  if (text.charCodeAt(0) === 0x25 || text.includes('\n%')) return true;
+  // The cheap includes() first: most files have neither tabs nor carriage returns.
+  if (text.includes('\t') && /^ *\t/m.test(text)) return true;
+  if (text.includes('\r') && /\r(?!\n)/.test(text)) return true;
+  return /[\ufeff\u0085\u2028\u2029]/.test(text);
 }
 
 /**

@@ -97,7 +97,7 @@ describe('values and offsets of single constructs', () => {
     '---\n---\nk: v\n...\n', '', '# only a comment\n', '~\n', 'plain root\n', '"quoted root"\n',
     'k: v\r\nl:\r\n  - a\r\n  - "b"\r\n', 'k: a#b\nl: a # b\n', 'k: "x" # c\n', '? a\n: b\n', 'k:\tv\n', '<<: {a: 1}\n',
     'k: [a, # c\n  b]\n', 'k:', 'k:   ', '- ', '-', 'a:\n  b:', 'k:\r\nj:  \r\n', '"k":\n', "- 'a'\n-\n",
-    '- [a]\n-\n- {b: c}\n-   # c\n', 'a:\n  - b\nc:\n',
+    '- [a]\n-\n- {b: c}\n-   # c\n', 'a:\n  - b\nc:\n', 'k: "x"\n#c\nj:\n',
   ];
   // Constructs it leaves to the reference path: YAML errors, anchors, tags, directives, and
   // text the two parsers read differently (tab indentation, odd line breaks, an inner BOM).
@@ -105,7 +105,8 @@ describe('values and offsets of single constructs', () => {
     'k: [a: b]\n', 'k: -\n', 'k: - a\n', 'k: ? a\n', '? a\n', ': b\n', 'a: b: c\n', 'k: [a, b\n', 'k: "unterminated\n',
     '\tk: v\n', 'k: v\n\t\n', 'k: &a v\n', 'k: *a\n', 'k: !!str 1\n', 'k: !x v\n', '%YAML 1.2\n---\nk: v\n', 'k: [*a]\n',
     '{"a": [1,\n# c\n2]}\n', '{"a": 1\n#}\n}\n', 'k: v\u2028w\n', 'k: "v\u0085w"\n', 'k: v\n\ufeffj: w\n', '\tignored>: x\n',
-    'a:\n\t- b\n', 'a:\n  \tb: c\n', 'k: |\n\tx\n',
+    'a:\n\t- b\n', 'a:\n  \tb: c\n', 'k: |\n\tx\n', 'k: "x"#c\n', '- "x"#c\n-\n', '["x"#c\n]\n', "k: 'x'#c\n", 'k: [a]#c\n',
+    'k: {a: b}#c\n', '- [a]#c\n-\n', 'k: |#c\n  x\n',
   ];
   it.each(fastCases.map((c) => [JSON.stringify(c), c]))('fast path: %s', (_name, text) => {
     expect(agree(text)).toBe(true);
