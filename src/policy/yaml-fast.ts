@@ -12,6 +12,8 @@ import type { ScalarValue, YamlDocument, YamlNode, YamlPair, YamlScalar } from '
 
 /** Deeper nesting than any policy needs goes to the reference path, which reports it. */
 const MAX_DEPTH = 64;
+/** Longer keys go to the reference path, which refuses implicit keys over 1024 characters. */
+const MAX_KEY_LENGTH = 1000;
 
 /** YAML 1.2 core schema resolution of a plain scalar, in the schema's order. */
 const CORE_TAGS: readonly ScalarTagDefinition<ScalarValue>[] = [nullCoreTag, boolCoreTag, intCoreTag, floatCoreTag];
@@ -33,13 +35,19 @@ for (const [first, list] of TAGS_BY_FIRST) {
   TAGS_BY_FIRST.set(first, CORE_TAGS.filter((t) => list.includes(t) || ANY_FIRST.includes(t)));
 }
 
-function resolvePlain(text: string): ScalarValue {
+/** A core-schema float js-yaml leaves unresolved only because it overflows to Infinity. */
+const FLOAT_FORM = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const UNSURE = Symbol('unsure');
+
+/** The value of a plain scalar, or UNSURE where js-yaml and the `yaml` package differ. */
+function resolvePlain(text: string): ScalarValue | typeof UNSURE {
   const tags = TAGS_BY_FIRST.get(text.charAt(0)) ?? ANY_FIRST;
+  if (tags.length === 0) return text;
   for (const tag of tags) {
     const v = tag.resolve(text, false, tag.tagName);
     if (v !== NOT_RESOLVED) return v;
   }
-  return text;
+  return FLOAT_FORM.test(text) ? UNSURE : text;
 }
 
 const SPACE = 0x20;
@@ -211,6 +219,8 @@ export function fastParse(text: string): YamlDocument[] | null {
         p.key = null;
         p.hasKey = false;
       } else {
+        // The `yaml` package refuses an implicit key longer than 1024 characters.
+        if (node === null || end < 0 || end - node.offset > MAX_KEY_LENGTH) return false;
         p.key = node;
         p.hasKey = true;
       }
@@ -248,6 +258,7 @@ export function fastParse(text: string): YamlDocument[] | null {
         if (offset < 0) return null;
         const raw = getScalarValue(text, ev);
         const value = ev.style === SCALAR_STYLE.PLAIN ? resolvePlain(raw) : raw;
+        if (value === UNSURE) return null;
         const node: YamlScalar = { kind: 'scalar', value, offset };
         const end = ev.valueStart < 0 ? offset : scalarEnd(ev);
         if (!attach(top.kind === 'doc' && value === null ? null : node, end)) return null;

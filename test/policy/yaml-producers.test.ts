@@ -97,7 +97,11 @@ describe('values and offsets of single constructs', () => {
     '---\n---\nk: v\n...\n', '', '# only a comment\n', '~\n', 'plain root\n', '"quoted root"\n',
     'k: v\r\nl:\r\n  - a\r\n  - "b"\r\n', 'k: a#b\nl: a # b\n', 'k: "x" # c\n', '? a\n: b\n', 'k:\tv\n', '<<: {a: 1}\n',
     'k: [a, # c\n  b]\n', 'k:', 'k:   ', '- ', '-', 'a:\n  b:', 'k:\r\nj:  \r\n', '"k":\n', "- 'a'\n-\n",
-    '- [a]\n-\n- {b: c}\n-   # c\n', 'a:\n  - b\nc:\n', 'k: "x"\n#c\nj:\n',
+    '- [a]\n-\n- {b: c}\n-   # c\n', 'a:\n  - b\nc:\n', 'k: "x"\n#c\nj:\n', '[a]: b\n', '{a: 1}: b\n', '? [a]\n: b\n',
+    'a: 1\n...\nb: 2\n', '--- [a]\n', '--- |\n  x\n', '--- # c\nk: v\n', 'k: "\\U0001F600 \\N \\_ \\L \\P \\e \\a \\0 \\ "\n',
+    'k: [a,b,]\n', 'k: {a: 1,}\n', 'k   : v\n', 'k   :\n', 'k: v   \n', 'k: "a\\\n  b"\n', "k: 'a\n  \n  b'\n", 'k: >-\n\n  a\n\n\n  b\n\n',
+    '- - - a\n', 'k: 0b101\n', 'k: 1__0\n', 'k: 0o\n', 'k: 99999999999999999999\n', 'k: -.inf\nl: +.inf\n', 'k: .Nan\n', 'k: 1e-400\n',
+    'k: 0xffffffffffffffffffff\n', '{\n"a": {\n"b": [1,\n2]\n}\n}\n', `${'k'.repeat(900)}: v\n`,
   ];
   // Constructs it leaves to the reference path: YAML errors, anchors, tags, directives, and
   // text the two parsers read differently (tab indentation, odd line breaks, an inner BOM).
@@ -106,7 +110,9 @@ describe('values and offsets of single constructs', () => {
     '\tk: v\n', 'k: v\n\t\n', 'k: &a v\n', 'k: *a\n', 'k: !!str 1\n', 'k: !x v\n', '%YAML 1.2\n---\nk: v\n', 'k: [*a]\n',
     '{"a": [1,\n# c\n2]}\n', '{"a": 1\n#}\n}\n', 'k: v\u2028w\n', 'k: "v\u0085w"\n', 'k: v\n\ufeffj: w\n', '\tignored>: x\n',
     'a:\n\t- b\n', 'a:\n  \tb: c\n', 'k: |\n\tx\n', 'k: "x"#c\n', '- "x"#c\n-\n', '["x"#c\n]\n', "k: 'x'#c\n", 'k: [a]#c\n',
-    'k: {a: b}#c\n', '- [a]#c\n-\n', 'k: |#c\n  x\n',
+    'k: {a: b}#c\n', '- [a]#c\n-\n', 'k: |#c\n  x\n', `${'k'.repeat(1100)}: v\n`, `"${'k'.repeat(1100)}": v\n`, 'k: 1e400\n',
+    'k: -1e400\n', 'k: 1.7976931348623159e308\n', '--- a: b\n', 'k: "\\q"\n', 'k: [a, , b]\n', 'k: a\n  # c\n  b\n', 'k: !!binary aGk=\n',
+    'k:\n  - a\n - b\n', 'k: v\n  j: w\n', 'a:\n  b: 1\n c: 2\n', 'k: [\n  a,\n  b\n]\n', 'k: {\n"a": 1\n}\n', '"a\n b": c\n', '[a,\n b]: c\n',
   ];
   it.each(fastCases.map((c) => [JSON.stringify(c), c]))('fast path: %s', (_name, text) => {
     expect(agree(text)).toBe(true);
@@ -164,11 +170,12 @@ type Gen =
   | { readonly t: 'seq'; readonly items: readonly Gen[]; readonly flow: boolean };
 
 const KEYS = ['apiVersion', 'kind', 'metadata', 'name', 'labels', 'spec', 'subject', 'owner', 'purpose', 'risk', 'reviewBy', 'mode',
-  'functions', 'taskToken', 'maxTokenTtl', 'actions', 'target', 'methods', 'paths', 'match', 'capabilities', '1', '2.5', 'true', '"quoted"', "'single'"];
+  'functions', 'taskToken', 'maxTokenTtl', 'actions', 'target', 'methods', 'paths', 'match', 'capabilities', '1', '2.5', 'true', '"quoted"', "'single'",
+  'k'.repeat(1030)];
 
 const PLAIN = ['123', '1_000', '0o17', '0x1F', '+12', '-0', '1e3', '.5', '.inf', '-.inf', '.NaN', '~', 'null', 'Null', 'True', 'false',
   'FALSE', '2027-07-01', '12:30', 'GET', 'mandate/v1', 'Mandate', 'spiffe://prod.example.org/ns/a/sa/x', '/v1/items/{id}',
-  'a.internal:443', 'team-a', 'a b  c', 'x#y', '5m', '1h30m', '-', '"*"', "'*'", 'é ünïcode', 'yes', 'on'];
+  'a.internal:443', 'team-a', 'a b  c', 'x#y', '5m', '1h30m', '-', '"*"', "'*'", 'é ünïcode', 'yes', 'on', '1e400', '-1e999', '0xFFFFFFFFFFFFFFFFFFFF'];
 
 const word = fc.stringMatching(/^[a-z][a-z0-9._/-]{0,10}$/);
 const anyText = fc.string({ unit: fc.oneof(fc.constantFrom('a', ' ', "'", '"', '\\', '#', ':', '\t', 'é', '😀', '\n'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 });
