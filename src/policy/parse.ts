@@ -18,7 +18,7 @@ export { locate } from './yaml-tree.js';
 
 export interface ParsedFile {
   readonly file: string;
-  /** Documents without syntax errors, in file order (empty ones included). */
+  /** Documents without syntax errors, in file order (empty ones left out). */
   readonly documents: readonly YamlDocument[];
   readonly lines: LinePositions;
   readonly diagnostics: readonly Diagnostic[];

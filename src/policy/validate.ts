@@ -297,7 +297,6 @@ export function validatePolicyFile(file: ParsedFile): FileResult {
   const c = new Checker(file.file, file.lines, diagnostics);
   const start = { file: file.file, line: 1, column: 1 };
   for (const { root } of file.documents) {
-    if (root === null) continue; // an empty document, or one that is only a null
     const rootAt = c.at(root, start);
     const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
     if (top === null) continue;

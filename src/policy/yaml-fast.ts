@@ -269,7 +269,7 @@ export function fastParse(text: string): YamlDocument[] | null {
         if (done === undefined) return null;
         top = stack[stack.length - 1];
         if (done.kind === 'doc') {
-          documents.push({ root: done.root });
+          if (done.root !== null) documents.push({ root: done.root });
           break;
         }
         if (top === undefined || done.hasKey) return null;

@@ -12,7 +12,7 @@ import { locate } from './yaml-tree.js';
 import type { LinePositions, ScalarValue, YamlDocument, YamlNode, YamlPair } from './yaml-tree.js';
 
 export interface ReferenceParse {
-  /** Documents without syntax errors or anchors, in file order (empty ones included). */
+  /** Documents without syntax errors or anchors, in file order (empty ones left out). */
   readonly documents: readonly YamlDocument[];
   readonly lines: LinePositions;
   readonly diagnostics: readonly Diagnostic[];
@@ -94,7 +94,8 @@ export function referenceParse(file: string, body: string): ReferenceParse {
       },
     });
     if (aliases > 0) continue;
-    documents.push({ root: documentRoot(fromYamlNode(doc.contents)) });
+    const root = documentRoot(fromYamlNode(doc.contents));
+    if (root !== null) documents.push({ root });
   }
   return { documents, lines: lineCounter, diagnostics };
 }

@@ -36,11 +36,12 @@ export interface YamlSeq {
 export type YamlNode = YamlScalar | YamlMap | YamlSeq;
 
 /**
- * One document's content. An empty document and one whose content is a null scalar
- * (`~`, `null`) both have root null: nothing in either is checked.
+ * One document's content. Producers leave out empty documents and those whose content is
+ * a null scalar (`~`, `null`): nothing in them is checked, and the two parsers count
+ * empty documents differently around `...` markers.
  */
 export interface YamlDocument {
-  readonly root: YamlNode | null;
+  readonly root: YamlNode;
 }
 
 /** Offset → 1-based line and column, the contract of the `yaml` package's LineCounter. */

@@ -101,7 +101,10 @@ describe('values and offsets of single constructs', () => {
     'a: 1\n...\nb: 2\n', '--- [a]\n', '--- |\n  x\n', '--- # c\nk: v\n', 'k: "\\U0001F600 \\N \\_ \\L \\P \\e \\a \\0 \\ "\n',
     'k: [a,b,]\n', 'k: {a: 1,}\n', 'k   : v\n', 'k   :\n', 'k: v   \n', 'k: "a\\\n  b"\n', "k: 'a\n  \n  b'\n", 'k: >-\n\n  a\n\n\n  b\n\n',
     '- - - a\n', 'k: 0b101\n', 'k: 1__0\n', 'k: 0o\n', 'k: 99999999999999999999\n', 'k: -.inf\nl: +.inf\n', 'k: .Nan\n', 'k: 1e-400\n',
-    'k: 0xffffffffffffffffffff\n', '{\n"a": {\n"b": [1,\n2]\n}\n}\n', `${'k'.repeat(900)}: v\n`,
+    'k: 0xffffffffffffffffffff\n', '{\n"a": {\n"b": [1,\n2]\n}\n}\n', `${'k'.repeat(900)}: v\n`, '...\nk: v\n',
+    'k: v\n---\n- a\n...\n...\n', '---\n...\n---\n', 'k:v\n', 'k: [a b]\n', 'k: a]\n', 'k: a, b\n', 'k: ---\n', 'k: ...\n', '- ---\n',
+    'k: {a: 1, a: 2}\n', 'k: "\\ud800"\n', 'a:\n  ? b\n  : c\n', '- a: 1\n  # c\n  b: 2\n', '-\n  a\n', 'k:\n\n  v\n', '1', 'k: v #c',
+    '{"a":1,"b":[1,2,{"c":null}]}',
   ];
   // Constructs it leaves to the reference path: YAML errors, anchors, tags, directives, and
   // text the two parsers read differently (tab indentation, odd line breaks, an inner BOM).
@@ -113,6 +116,8 @@ describe('values and offsets of single constructs', () => {
     'k: {a: b}#c\n', '- [a]#c\n-\n', 'k: |#c\n  x\n', `${'k'.repeat(1100)}: v\n`, `"${'k'.repeat(1100)}": v\n`, 'k: 1e400\n',
     'k: -1e400\n', 'k: 1.7976931348623159e308\n', '--- a: b\n', 'k: "\\q"\n', 'k: [a, , b]\n', 'k: a\n  # c\n  b\n', 'k: !!binary aGk=\n',
     'k:\n  - a\n - b\n', 'k: v\n  j: w\n', 'a:\n  b: 1\n c: 2\n', 'k: [\n  a,\n  b\n]\n', 'k: {\n"a": 1\n}\n', '"a\n b": c\n', '[a,\n b]: c\n',
+    'k: {a}\n', 'k: {a, b: c}\n', 'k: [a: b, c: d]\n', 'k: [? a]\n', 'k: ! a\n', '? a\n? b\n', 'k: @a\n', 'k: `a\n', 'k: "\\uZZZZ"\n',
+    'k: "a"b\n', 'k: |\n  a\n b\n', 'a: b\n- c\n', '- a\nb: c\n', 'k: v\n---x\n',
   ];
   it.each(fastCases.map((c) => [JSON.stringify(c), c]))('fast path: %s', (_name, text) => {
     expect(agree(text)).toBe(true);
@@ -284,17 +289,21 @@ const docGen: fc.Arbitrary<GenFile> = fc.record({
   seqIndent: fc.constantFrom(0, 2),
   crlf: fc.boolean(),
   explicitStart: fc.boolean(),
+  separator: fc.constantFrom('---\n', '...\n---\n', '---\n---\n', '---\n...\n---\n', '--- # c\n'),
+  ending: fc.constantFrom('', '...\n', '---\n', '# end\n'),
 });
 
 interface GenFile extends Style {
   readonly docs: readonly Gen[];
   readonly crlf: boolean;
   readonly explicitStart: boolean;
+  readonly separator: string;
+  readonly ending: string;
 }
 
 function render(d: GenFile): string {
   const s: Style = { comments: d.comments, blankLines: d.blankLines, seqIndent: d.seqIndent };
-  const text = `${d.explicitStart ? '---\n' : ''}${d.docs.map((g) => block(g, 0, s)).join('---\n')}`;
+  const text = `${d.explicitStart ? '---\n' : ''}${d.docs.map((g) => block(g, 0, s)).join(d.separator)}${d.ending}`;
   return d.crlf ? text.replace(/\n/g, '\r\n') : text;
 }
 
