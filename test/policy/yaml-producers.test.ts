@@ -341,4 +341,30 @@ describe('generated policy-like YAML', () => {
       { numRuns: RUNS * 3, seed: SEED },
     );
   });
+
+  it('line edits (indent, dedent, duplicate, drop, swap): fast never accepts what the reference reports', () => {
+    const bases = files.map(readUtf8).filter((t): t is string => t !== null);
+    const edit = fc.record({ line: fc.nat(), op: fc.constantFrom('indent', 'indent1', 'dedent', 'dup', 'drop', 'swap', 'join') });
+    let used = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...bases), fc.array(edit, { minLength: 1, maxLength: 3 }), (base, edits) => {
+        const lines = base.split('\n');
+        for (const e of edits) {
+          if (lines.length === 0) break;
+          const i = e.line % lines.length;
+          const l = lines[i]!;
+          if (e.op === 'indent') lines[i] = `  ${l}`;
+          else if (e.op === 'indent1') lines[i] = ` ${l}`;
+          else if (e.op === 'dedent') lines[i] = l.replace(/^ {1,2}/, '');
+          else if (e.op === 'dup') lines.splice(i, 0, l);
+          else if (e.op === 'drop') lines.splice(i, 1);
+          else if (e.op === 'swap' && i + 1 < lines.length) [lines[i], lines[i + 1]] = [lines[i + 1]!, l];
+          else if (e.op === 'join' && i + 1 < lines.length) lines.splice(i, 2, `${l} ${lines[i + 1]!.trimStart()}`);
+        }
+        if (agree(lines.join('\n'))) used++;
+      }),
+      { numRuns: RUNS * 3, seed: SEED },
+    );
+    expect(used).toBeGreaterThan(0);
+  });
 });
