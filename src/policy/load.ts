@@ -10,6 +10,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { diagnostic, sortDiagnostics } from './diagnostics.js';
 import type { Diagnostic, LoadResult, PolicySet } from './model.js';
+import { Interner } from './interner.js';
 import { parsePolicyText } from './parse.js';
 import { combineFileResults, validatePolicyFile } from './validate.js';
 import type { FileResult } from './validate.js';
@@ -64,19 +65,29 @@ export function policyRevision(files: readonly PolicyText[]): string {
  * unchanged. Parsing YAML dominates loading (about 0.25 ms of CPU per mandate document on
  * the shared 2-core box, most of it js-yaml's parser), so a reload after editing one file
  * of a large estate re-parses that file only. A result depends on (name, text) alone, so reuse
- * is exact. Two generations are kept: the files of the latest load and of the one before.
+ * is exact (texts are compared by sha256). Two generations are kept: the files of the latest
+ * load and of the one before.
  */
-let currentGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
-let previousGeneration = new Map<string, { readonly text: string; readonly result: FileResult }>();
+interface Cached {
+  /** sha256 of the text: the texts themselves are not kept (at 100,000 mandates, ~40 MB). */
+  readonly digest: string;
+  readonly result: FileResult;
+}
+let currentGeneration = new Map<string, Cached>();
+let previousGeneration = new Map<string, Cached>();
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('base64');
+}
 
 /**
  * Parses and checks one file. The `yaml` package reports its own failures (even a stack
  * overflow on absurd nesting) as errors; the catch is the last line of the loader's promise
  * never to throw, should any input still escape it.
  */
-function checkFile(f: PolicyText): FileResult {
+function checkFile(f: PolicyText, intern: Interner): FileResult {
   try {
-    return validatePolicyFile(parsePolicyText(f.name, f.text));
+    return validatePolicyFile(parsePolicyText(f.name, f.text), intern);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return Object.freeze({
@@ -90,11 +101,11 @@ function checkFile(f: PolicyText): FileResult {
   }
 }
 
-function fileResult(f: PolicyText, cache: boolean): FileResult {
-  if (!cache) return checkFile(f);
+function fileResult(f: PolicyText, digest: string | null, intern: Interner): FileResult {
+  if (digest === null) return checkFile(f, intern);
   const hit = currentGeneration.get(f.name) ?? previousGeneration.get(f.name);
-  if (hit !== undefined && hit.text === f.text) return hit.result;
-  return checkFile(f);
+  if (hit !== undefined && hit.digest === digest) return hit.result;
+  return checkFile(f, intern);
 }
 
 /**
@@ -103,10 +114,13 @@ function fileResult(f: PolicyText, cache: boolean): FileResult {
  */
 export function parsePolicyTexts(files: readonly PolicyText[], extra: readonly Diagnostic[] = [], cache = true): LoadResult {
   const sorted = [...files].sort((a, b) => cmp(a.name, b.name));
-  const generation = new Map<string, { readonly text: string; readonly result: FileResult }>();
+  const generation = new Map<string, Cached>();
+  // One interner for the whole load: a value repeated across files is kept once.
+  const intern = new Interner();
   const results = sorted.map((f) => {
-    const result = fileResult(f, cache);
-    if (cache) generation.set(f.name, { text: f.text, result });
+    const digest = cache ? digestOf(f.text) : null;
+    const result = fileResult(f, digest, intern);
+    if (digest !== null) generation.set(f.name, { digest, result });
     return result;
   });
   if (cache) {

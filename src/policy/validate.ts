@@ -5,6 +5,7 @@
  * Targets together (SPEC section 2); subjects across all mandates.
  */
 import { diagnostic } from './diagnostics.js';
+import { Interner } from './interner.js';
 import type { DiagnosticCode } from './diagnostics.js';
 import { normalizeHost } from './hosts.js';
 import type {
@@ -100,6 +101,8 @@ class Checker {
     readonly file: string,
     private readonly lines: LinePositions,
     readonly diagnostics: Diagnostic[],
+    /** Every string kept in a document goes through it (one copy per distinct value). */
+    readonly intern: Interner,
   ) {}
 
   at(node: Node | null | undefined, fallback: SourceLocation): SourceLocation {
@@ -161,7 +164,7 @@ class Checker {
       this.report(f.at, 'EMPTY_VALUE', `"${name}" must not be empty`);
       return null;
     }
-    return f.value.value;
+    return this.intern.str(f.value.value);
   }
 
   /** An enum field: undefined when absent, null when invalid (reported), else the value. */
@@ -172,7 +175,7 @@ class Checker {
       this.report(fields.get(name)!.at, 'INVALID_ENUM', `"${name}" is "${s}"; it must be one of ${allowed.join(', ')}`);
       return null;
     }
-    return s as T;
+    return allowed.find((a) => a === s)!;
   }
 
   /**
@@ -206,7 +209,7 @@ class Checker {
         this.report(at, 'INVALID_TYPE', `an entry of "${name}" must be a string, not ${describe(item)}`);
         continue;
       }
-      out.push({ value: item.value, at });
+      out.push({ value: this.intern.str(item.value), at });
     }
     return out;
   }
@@ -287,14 +290,14 @@ export interface ValidatedDocuments {
  * Checks every document of one file. The result depends on the file's name and text
  * only, which is what lets the loader reuse it for unchanged files on reload.
  */
-export function validatePolicyFile(file: ParsedFile): FileResult {
+export function validatePolicyFile(file: ParsedFile, intern: Interner = new Interner()): FileResult {
   const diagnostics: Diagnostic[] = [...file.diagnostics];
   const mandates: MandateDoc[] = [];
   const targets: TargetDoc[] = [];
   const names: Named[] = [];
   const subjects: Named[] = [];
   const matches: Named[] = [];
-  const c = new Checker(file.file, file.lines, diagnostics);
+  const c = new Checker(file.file, file.lines, diagnostics, intern);
   const start = { file: file.file, line: 1, column: 1 };
   for (const { root } of file.documents) {
     const rootAt = c.at(root, start);
@@ -353,7 +356,8 @@ export function combineFileResults(results: readonly FileResult[]): ValidatedDoc
 
 /** Checks every document of every file, then the rules that span documents. */
 export function validatePolicyDocuments(files: readonly ParsedFile[]): ValidatedDocuments {
-  return combineFileResults(files.map(validatePolicyFile));
+  const intern = new Interner();
+  return combineFileResults(files.map((f) => validatePolicyFile(f, intern)));
 }
 
 /** Reports every occurrence after the first (in file order), pointing back at the first. */
@@ -369,6 +373,14 @@ function duplicates(out: Diagnostic[], seen: readonly Named[], code: DiagnosticC
   }
 }
 
+/** Most documents have no labels: they share one frozen empty object. */
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+function hasLabels(labels: Record<string, string>): boolean {
+  for (const _ in labels) return true;
+  return false;
+}
+
 interface Metadata {
   readonly name: string | null;
   readonly nameAt: SourceLocation;
@@ -379,10 +391,10 @@ function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata
   const f = top.get('metadata');
   if (f === undefined || f.value === null) {
     c.report(f?.keyAt ?? rootAt, 'MISSING_FIELD', 'a policy document needs "metadata"');
-    return { name: null, nameAt: rootAt, labels: Object.freeze({}) };
+    return { name: null, nameAt: rootAt, labels: NO_LABELS };
   }
   const meta = c.fields(f.value, f.at, 'metadata', METADATA_KEYS);
-  if (meta === null) return { name: null, nameAt: f.at, labels: Object.freeze({}) };
+  if (meta === null) return { name: null, nameAt: f.at, labels: NO_LABELS };
   const name = c.string(meta, 'name', f.keyAt, 'metadata', true);
   const nameAt = meta.get('name')?.at ?? f.keyAt;
   let valid: string | null = null;
@@ -417,11 +429,11 @@ function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata
           c.report(c.at(value, keyAt), 'INVALID_TYPE', `label "${key.value}" must be a string, not ${describe(value)} (quote it)`);
           continue;
         }
-        labels[key.value] = value.value;
+        labels[c.intern.str(key.value)] = c.intern.str(value.value);
       }
     }
   }
-  return { name: valid, nameAt, labels: Object.freeze(labels) };
+  return { name: valid, nameAt, labels: hasLabels(labels) ? Object.freeze(labels) : NO_LABELS };
 }
 
 function readMandate(
@@ -593,8 +605,8 @@ function readAction(c: Checker, node: Node | null, at: SourceLocation): ActionSp
   }
   return Object.freeze({
     target: typeof target === 'string' ? target : '',
-    methods: exact(methods),
-    paths: exact(paths),
+    methods: c.intern.list(methods),
+    paths: c.intern.list(paths),
     location: at,
   });
 }

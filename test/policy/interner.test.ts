@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { Interner } from '../../src/policy/interner.js';
+import { parsePolicyTexts } from '../../src/policy/load.js';
+
+describe('Interner', () => {
+  it('gives back an equal string, short or long', () => {
+    const i = new Interner();
+    const long = 'spiffe://prod.example.org/ns/a/sa/worker';
+    const slice = `xx${long}yy`.slice(2, -2);
+    expect(i.str(slice)).toBe(long);
+    expect(i.str('GET')).toBe('GET');
+    expect(i.str('')).toBe('');
+  });
+
+  it('gives one frozen list per distinct content', () => {
+    const i = new Interner();
+    const a = i.list(['GET', 'PUT']);
+    expect(i.list(['GET', 'PUT'])).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(a).toEqual(['GET', 'PUT']);
+    expect(i.list(['PUT', 'GET'])).not.toBe(a);
+    expect(i.list([])).toEqual([]);
+  });
+
+  it('does not confuse lists whose joined text is the same', () => {
+    const i = new Interner();
+    const two = i.list(['a', 'b']);
+    const one = i.list(['a\0b']);
+    expect(one).toEqual(['a\0b']);
+    expect(two).toEqual(['a', 'b']);
+    expect(i.list(['a', 'b'])).toBe(two);
+  });
+});
+
+describe('loaded policy sets share repeated values', () => {
+  const mandate = (name: string): string => `apiVersion: mandate/v1
+kind: Mandate
+metadata: {name: ${name}}
+spec:
+  subject: spiffe://prod.example.org/ns/a/sa/${name}
+  owner: team-a
+  purpose: sharing
+  risk: low
+  functions:
+    - name: read
+      actions:
+        - {target: api.internal, methods: [GET, HEAD], paths: ["/v1/items/{id}"]}
+`;
+
+  it('equal method and path lists of different files are one list', () => {
+    const r = parsePolicyTexts([{ name: 'a.yaml', text: mandate('a') }, { name: 'b.yaml', text: mandate('b') }], [], false);
+    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+    const [a, b] = r.set.mandates.map((m) => m.functions[0]!.actions[0]!);
+    expect(a!.methods).toBe(b!.methods);
+    expect(a!.paths).toBe(b!.paths);
+    expect(r.set.mandates[0]!.labels).toBe(r.set.mandates[1]!.labels);
+    expect(a!.methods).toEqual(['GET', 'HEAD']);
+  });
+});
