@@ -57,3 +57,31 @@ spec:
     expect(a!.methods).toEqual(['GET', 'HEAD']);
   });
 });
+
+describe('the reload cache compares texts by digest', () => {
+  const text = (owner: string): string => `apiVersion: mandate/v1
+kind: Mandate
+metadata: {name: cached}
+spec:
+  subject: spiffe://prod.example.org/ns/a/sa/cached
+  owner: ${owner}
+  purpose: caching
+  functions:
+    - name: read
+      actions:
+        - {target: api.internal, methods: [GET], paths: ["/"]}
+`;
+  const load = (owner: string) => {
+    const r = parsePolicyTexts([{ name: 'interner-cache-test.yaml', text: text(owner) }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+    return r.set.mandates[0]!;
+  };
+
+  it('reuses the document for the same text and re-reads a changed one', () => {
+    const first = load('team-a');
+    expect(load('team-a')).toBe(first);
+    const changed = load('team-b');
+    expect(changed).not.toBe(first);
+    expect(changed.owner).toBe('team-b');
+  });
+});
