@@ -2,7 +2,8 @@
  * mandate in process: the whole per-request decision path, facts → identity → evaluate
  * (extractFacts, resolveIdentity, evaluate from dist/), on decoded CheckRequests as
  * grpc-js hands them to the handler. Also measures loading (YAML parse + validation),
- * compiling, and the heap and resident set with the policy loaded (after a full GC).
+ * compiling, and the heap and resident set with the policy loaded (after a full GC, once the
+ * resident set has settled: see settledMemory).
  * With --response 1 the response message build (toCheckResponse) is included too.
  *
  * Every decision is compared with the generator's expected decision and reason; one
@@ -16,7 +17,7 @@ import { loadPolicySet } from '../dist/policy/load.js';
 import { compilePolicy } from '../dist/policy/compile.js';
 import { buildModel, buildRequests, mixes, policyDir, writePolicySet } from './generate.mjs';
 import { args } from './lib/args.mjs';
-import { fail, measure, memory, report } from './lib/measure.mjs';
+import { fail, measure, memory, report, settledMemory } from './lib/measure.mjs';
 
 const opt = args({ mandates: 10, mix: 'mixed', maxMs: 4000, response: 0 });
 const model = buildModel(opt.mandates);
@@ -45,7 +46,7 @@ if (!loaded.ok) {
   const headerNames = Object.freeze({ functionHeader: 'x-business-function', tokenHeader: 'txn-token' });
   // The set loaded and compiled; drop our own generator model so the heap figure is mandate's.
   model.mandates.length = 0;
-  const memLoaded = memory();
+  const memLoaded = await settledMemory();
 
   const requests = reqs.map((r) => r.request);
   const want = reqs.map((r) => r.expect);

@@ -92,6 +92,24 @@ export function memory() {
   return { heapUsedMB: m.heapUsed / 1048576, rssMB: m.rss / 1048576, externalMB: m.external / 1048576 };
 }
 
+/**
+ * memory() once the resident set has settled: after a full GC, V8 hands freed pages back
+ * to the system from a background thread, so right after loading a large policy the
+ * resident set still counts the garbage of the load. Polls (with a GC each time) until
+ * two readings 250 ms apart differ by under 1%, at most 20 times (5 s).
+ */
+export async function settledMemory() {
+  let last = memory();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = memory();
+    const steady = Math.abs(now.rssMB - last.rssMB) < 0.01 * last.rssMB;
+    last = now;
+    if (steady) break;
+  }
+  return last;
+}
+
 /** A child benchmark hands its result to the runner (IPC) or prints it when run alone. */
 export function report(result) {
   if (typeof process.send === 'function') process.send({ type: 'result', result }, () => process.disconnect());
