@@ -95,7 +95,7 @@ function record(section, r, label) {
 }
 
 if (only.has('inproc')) {
-  // 100,000 mandates take minutes to load from YAML today (see README), so only --full has them.
+  // 100,000 mandates take ~40 s to load from YAML per case, so only --full has them.
   const sizes = full ? [10, 1000, 10000, 100000] : quick ? [10, 1000] : [10, 1000, 10000];
   for (const n of sizes) {
     for (const mix of ['allow', 'deny']) {
