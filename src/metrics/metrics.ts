@@ -2,17 +2,21 @@
  * Prometheus metrics (SPEC section 7) on a registry of our own, so embedding mandate or
  * running several instances in one test process never collides in prom-client's global one.
  *
- * Hot path: observeDecision() indexes a table of label children built here, once, for every
- * (decision, reason, dry_run) combination, so a call allocates no label object. The series
- * that can occur are created at zero up front so rate() and absent-series alerts work from
- * the first scrape.
+ * Hot path: observeDecision() finds, in a table built here once, the index of its
+ * (decision, reason, dry_run) series and adds to typed arrays (fixed.ts), so a call allocates
+ * nothing and hashes no labels. The series that can occur are created at zero up front so
+ * rate() and absent-series alerts work from the first scrape.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { REASON_CODES, type ReasonCode } from '../errors.js';
+import { FixedCounter, FixedHistogram } from './fixed.js';
 
 export const CHECK_DURATION_BUCKETS: readonly number[] = Object.freeze([
   5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25,
 ]);
+
+const DECISIONS = ['allow', 'deny'] as const;
+const DRY_RUNS = ['false', 'true'] as const;
 
 export interface Metrics {
   readonly registry: Registry;
@@ -33,14 +37,6 @@ export interface Metrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-interface DecisionChildren {
-  readonly count: { inc(): void };
-  readonly duration: { observe(v: number): void };
-}
-
-type ByDryRun = readonly [DecisionChildren, DecisionChildren]; // [dry_run=false, dry_run=true]
-type ByReason = Readonly<Record<ReasonCode, ByDryRun>>;
-
 export interface MetricsOptions {
   /** Collect Node's default process metrics (default true). */
   readonly defaultMetrics?: boolean;
@@ -56,19 +52,33 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   }
 
-  const duration = new Histogram({
-    name: 'mandate_check_duration_seconds',
-    help: 'Time to decide one Check request, from request receipt to the answer handed to gRPC.',
-    labelNames: ['decision'] as const,
-    buckets: [...CHECK_DURATION_BUCKETS],
-    registers: [registry],
-  });
-  const decisions = new Counter({
-    name: 'mandate_decisions_total',
-    help: 'Decisions by outcome and reason code; dry_run="true" marks decisions taken in dry-run mode.',
-    labelNames: ['decision', 'reason', 'dry_run'] as const,
-    registers: [registry],
-  });
+  // Registered in this order, as the prom-client objects they replace were: the Registry
+  // prints metrics in registration order.
+  const duration = new FixedHistogram(
+    'mandate_check_duration_seconds',
+    'Time to decide one Check request, from request receipt to the answer handed to gRPC.',
+    'decision',
+    DECISIONS,
+    CHECK_DURATION_BUCKETS,
+    registry,
+  );
+  // Series index: (decision * reasons + reason) * 2 + dry_run. Only those a decision can
+  // produce start at zero: an allow is ALLOWED, or a would-deny under dry run; a deny is
+  // never ALLOWED.
+  const series = DECISIONS.flatMap((decision) =>
+    REASON_CODES.flatMap((reason) => DRY_RUNS.map((dry_run) => ({ decision, reason, dry_run }))),
+  );
+  const decisions = new FixedCounter(
+    'mandate_decisions_total',
+    'Decisions by outcome and reason code; dry_run="true" marks decisions taken in dry-run mode.',
+    series,
+    series.map((s) => (s.decision === 'allow' ? s.reason === 'ALLOWED' || s.dry_run === 'true' : s.reason !== 'ALLOWED')),
+    registry,
+  );
+  const reasonIndex = Object.freeze(
+    Object.fromEntries(REASON_CODES.map((r, i) => [r, i * 2])) as Record<ReasonCode, number>,
+  );
+  const reasonCount = REASON_CODES.length;
   const mandates = new Gauge({
     name: 'mandate_policy_mandates',
     help: 'Mandates in the policy set currently served.',
@@ -137,33 +147,14 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   linkUp.set(1);
   lastReloadOk.set(0);
 
-  const children = (decision: 'allow' | 'deny'): ByReason => {
-    const d = duration.labels(decision);
-    duration.zero({ decision });
-    const table = {} as Record<ReasonCode, ByDryRun>;
-    for (const reason of REASON_CODES) {
-      const pair = [false, true].map((dryRun): DecisionChildren => {
-        const labels = { decision, reason, dry_run: dryRun ? 'true' : 'false' } as const;
-        // Zero only the series a decision can produce: an allow is ALLOWED, or a would-deny
-        // under dry run; a deny is never ALLOWED.
-        const possible = decision === 'allow' ? reason === 'ALLOWED' || dryRun : reason !== 'ALLOWED';
-        if (possible) decisions.inc(labels, 0);
-        return { count: decisions.labels(labels), duration: d };
-      });
-      table[reason] = Object.freeze(pair) as unknown as ByDryRun;
-    }
-    return Object.freeze(table);
-  };
-  const byDecision = { allow: children('allow'), deny: children('deny') } as const;
-
   let currentRevision: string | null = null;
 
   return {
     registry,
     observeDecision(decision, reason, dryRun, seconds) {
-      const c = byDecision[decision][reason][dryRun ? 1 : 0];
-      c.count.inc();
-      c.duration.observe(seconds);
+      const d = decision === 'allow' ? 0 : 1;
+      decisions.inc(d * reasonCount * 2 + reasonIndex[reason] + (dryRun ? 1 : 0));
+      duration.observe(d, seconds);
     },
     policyLoaded(revision, mandateCount, ok) {
       reloads.inc({ result: ok ? 'ok' : 'error' });
