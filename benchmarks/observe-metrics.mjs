@@ -1,6 +1,6 @@
 // Micro-benchmark (not a test): cost of Metrics.observeDecision, before/after, as a ratio.
 //
-//   node test/metrics/observe-bench.mjs BEFORE_DIR AFTER_DIR [seconds]
+//   node benchmarks/observe-metrics.mjs BEFORE_DIR AFTER_DIR [seconds]
 //
 // Each DIR holds a compiled metrics module at metrics/metrics.js and errors.js (tsc output of
 // src/: dist/, or a build of an older revision, e.g. `git show REV:src/metrics/metrics.ts` and
@@ -17,7 +17,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 
 const [beforeDir, afterDir, secondsArg] = process.argv.slice(2);
 if (beforeDir === undefined || afterDir === undefined) {
-  console.error('usage: node test/metrics/observe-bench.mjs BEFORE_DIR AFTER_DIR [seconds]');
+  console.error('usage: node benchmarks/observe-metrics.mjs BEFORE_DIR AFTER_DIR [seconds]');
   process.exit(2);
 }
 const seconds = Number(secondsArg ?? 3);
