@@ -9,6 +9,7 @@
 
 /** V8 makes a slice (a view on its parent) only for results of 13 or more characters. */
 const SLICE_MIN_LENGTH = 13;
+const SURROGATE = /[\ud800-\udfff]/;
 
 export class Interner {
   private readonly strings = new Map<string, string>();
@@ -18,7 +19,9 @@ export class Interner {
   str(s: string): string {
     let v = this.strings.get(s);
     if (v === undefined) {
-      v = s.length < SLICE_MIN_LENGTH ? s : Buffer.from(s, 'utf8').toString('utf8');
+      // A UTF-8 round trip makes a flat copy; a lone surrogate (a YAML "\ud800" escape) would
+      // not survive it, so strings with any surrogate (rare in policy) are kept as they are.
+      v = s.length < SLICE_MIN_LENGTH || SURROGATE.test(s) ? s : Buffer.from(s, 'utf8').toString('utf8');
       this.strings.set(v, v);
     }
     return v;

@@ -12,6 +12,12 @@ describe('Interner', () => {
     expect(i.str('')).toBe('');
   });
 
+  it('keeps a string with a lone surrogate exactly', () => {
+    const odd = 'purpose with a lone \ud800 surrogate in it';
+    expect(new Interner().str(odd)).toBe(odd);
+    expect(new Interner().list([odd])).toEqual([odd]);
+  });
+
   it('gives one frozen list per distinct content', () => {
     const i = new Interner();
     const a = i.list(['GET', 'PUT']);
