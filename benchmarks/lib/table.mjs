@@ -18,8 +18,13 @@ export function checkTargets(res) {
   const add = (name, value, limit, pass, note = '') => t.push({ name, value, limit, pass, note });
   const inproc = okRows(res.inproc);
   if (inproc.length > 0) {
+    const at10 = inproc.filter((r) => r.mandates === 10);
+    if (at10.length > 0) {
+      const w10 = Math.max(...at10.map((r) => r.medianUs));
+      add('in-process median per decision, 10 mandates (worse mix)', `${f(w10)} µs`, '< 2 µs', w10 < 2);
+    }
     const worst = Math.max(...inproc.map((r) => r.medianUs));
-    add('in-process median per decision (worst case row)', `${f(worst)} µs`, '< 2 µs', worst < 2);
+    add('in-process median per decision, every size and mix', `${f(worst)} µs`, '< 2 µs', worst < 2);
     const largest = Math.max(...inproc.map((r) => r.mandates));
     for (const mix of ['allow', 'deny']) {
       const a = find(res.inproc, (r) => r.mandates === 10 && r.mix === mix);
