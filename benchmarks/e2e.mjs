@@ -17,9 +17,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { envoyProtoDirs, loadExtAuthzDefinition } from '../dist/envoy/protos.js';
 import { buildModel, buildRequests, policyDir, toProtoJson, writePolicySet } from './generate.mjs';
 import { args } from './lib/args.mjs';
 import { fail, report } from './lib/measure.mjs';
@@ -28,9 +27,7 @@ import { BENCH_DIR, ensureGhz } from './lib/tools.mjs';
 import { startOpa } from './opa/start.mjs';
 
 const ROOT = path.dirname(BENCH_DIR);
-const require = createRequire(import.meta.url);
-const XDS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const INCLUDE = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(XDS, d));
+const INCLUDE = envoyProtoDirs();
 const PROTO = 'envoy/service/auth/v3/external_auth.proto';
 const GRPC_CODE = { ALLOWED: 0, NO_MANDATE: 7, UNTRUSTED_DOMAIN: 16, MISSING_FUNCTION: 7, FUNCTION_NOT_DECLARED: 7, ACTION_NOT_PERMITTED: 7, INVALID_PATH: 7, TOKEN_REQUIRED: 16, MANDATE_EXPIRED: 7 };
 
@@ -81,8 +78,7 @@ async function startMandate(dir) {
 }
 
 function makeClient(addr) {
-  const def = protoLoader.loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: INCLUDE });
-  const Ctor = grpc.loadPackageDefinition(def).envoy.service.auth.v3.Authorization;
+  const Ctor = grpc.loadPackageDefinition(loadExtAuthzDefinition()).envoy.service.auth.v3.Authorization;
   return new Ctor(addr, grpc.credentials.createInsecure());
 }
 

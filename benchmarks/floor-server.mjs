@@ -7,18 +7,12 @@
  * Usage: node benchmarks/floor-server.mjs [HOST:PORT]   (port 0 picks one)
  * Prints `listening PORT` on stdout once bound; exits on SIGTERM/SIGINT.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { loadExtAuthzDefinition } from '../dist/envoy/protos.js';
 
-const require = createRequire(import.meta.url);
-const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d));
-const def = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
-  keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs,
-});
-const pkg = grpc.loadPackageDefinition(def);
+// The definition mandate's server starts from (proto-loader over Envoy's official protos,
+// the same options): only the Check implementation differs.
+const pkg = grpc.loadPackageDefinition(loadExtAuthzDefinition());
 const service = pkg.envoy.service.auth.v3.Authorization.service;
 
 // One frozen response, built once: the floor does no per-request work of its own.

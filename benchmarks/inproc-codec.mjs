@@ -15,12 +15,10 @@
  * and every response must have the reference length and status.
  */
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import * as protoLoader from '@grpc/proto-loader';
+import { AUTHORIZATION_SERVICE, loadExtAuthzDefinition } from '../dist/envoy/protos.js';
 import { createCheckRequestDecoder, decodeCheckRequest, decodesWithoutFallback } from '../dist/envoy/check-request-codec.js';
 import { extractFacts, factsHeaderNames } from '../dist/envoy/facts.js';
 import { encodeCheckResponse, encodesFromPieces } from '../dist/envoy/check-response-codec.js';
@@ -30,13 +28,8 @@ import { args } from './lib/args.mjs';
 import { fail, measure, report } from './lib/measure.mjs';
 
 const opt = args({ what: 'decode', maxMs: 3000 });
-const require = createRequire(import.meta.url);
-const xds = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-const def = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
-  keepCase: true, longs: String, enums: String, defaults: false, oneofs: true,
-  includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xds, d)),
-});
-const check = def['envoy.service.auth.v3.Authorization'].Check;
+// The definition mandate's server loads (same protos, same loader options).
+const check = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE].Check;
 const reqs = buildRequests(buildModel(1000), 1000);
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
