@@ -8,7 +8,7 @@
  * Every failure is a verdict, never an exception. TOKEN_EXPIRED means "otherwise valid,
  * but exp has passed"; every other failure is TOKEN_INVALID.
  */
-import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { VerificationKey } from './keys.js';
 import {
   CLOCK_SKEW_SECONDS,
@@ -18,6 +18,7 @@ import {
   TASK_ID,
   TOKEN_TYPE,
 } from './limits.js';
+import { decodeJsonSegment, FORBIDDEN_JOSE_HEADERS, tokenSha256 } from '../identity/jws.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 import type { TaskTokenClaims, TokenAlg, TokenVerdict, TokenVerifier } from './types.js';
 
@@ -34,7 +35,6 @@ export interface SyncTokenVerifier extends TokenVerifier {
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
-const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 const SIGNATURE_BYTES = 64; // ES256 (r||s, 32 bytes each) and Ed25519 alike
 
 interface PreparedKey {
@@ -65,12 +65,12 @@ export function createTokenVerifier(opts: VerifierOptions): SyncTokenVerifier {
   const cache = new Map<string, Verified>();
 
   function verifySync(token: string, nowMs: number): TokenVerdict {
-    if (typeof token !== 'string') return invalid('token is not a string', sha16(''), null);
+    if (typeof token !== 'string') return invalid('token is not a string', tokenSha256(''), null);
     // A remembered token skips hashing too: under 1 µs of CPU per hit against 200-250 µs for a
     // full ES256 or EdDSA verification (measured on the shared 2-core box, Node 20; see docs/tokens.md).
     const hit = cacheSize > 0 ? cache.get(token) : undefined;
     if (hit !== undefined) return checkTimes(hit.claims, hit.sha256, nowMs);
-    const sha = sha16(token);
+    const sha = tokenSha256(token);
     // Size before any decoding: an oversized header must not cost a parse.
     if (token.length > MAX_TOKEN_BYTES) return invalid(`token longer than ${MAX_TOKEN_BYTES} bytes`, sha, null);
 
@@ -82,11 +82,11 @@ export function createTokenVerifier(opts: VerifierOptions): SyncTokenVerifier {
     const s = token.slice(d2 + 1);
     if (!isB64url(h) || !isB64url(p) || !isB64url(s)) return invalid('a part is not base64url', sha, null);
 
-    const header = parseJsonObject(h);
+    const header = decodeJsonSegment(h);
     if (header === null) return invalid('header is not a JSON object', sha, null);
     const alg = header['alg'];
     if (alg !== 'ES256' && alg !== 'EdDSA') return invalid(`alg ${describe(alg)} is not allowed`, sha, null);
-    for (const name of FORBIDDEN_HEADERS) {
+    for (const name of FORBIDDEN_JOSE_HEADERS) {
       if (Object.hasOwn(header, name)) return invalid(`header parameter ${name} is not allowed`, sha, null);
     }
     if (header['typ'] !== TOKEN_TYPE) return invalid(`typ must be ${TOKEN_TYPE}`, sha, null);
@@ -106,7 +106,7 @@ export function createTokenVerifier(opts: VerifierOptions): SyncTokenVerifier {
     }
     if (!good) return invalid('signature does not verify', sha, null);
 
-    const payload = parseJsonObject(p);
+    const payload = decodeJsonSegment(p);
     if (payload === null) return invalid('payload is not a JSON object', sha, null);
     const rawTxn = payload['txn'];
     const txn = typeof rawTxn === 'string' && TASK_ID.test(rawTxn) ? rawTxn : null;
@@ -174,23 +174,9 @@ function invalid(detail: string, sha: string, txn: string | null): TokenVerdict 
   return { ok: false, reason: 'TOKEN_INVALID', detail, sha256: sha, txn };
 }
 
-/** First 16 hex chars of sha256(token): what the decision log records instead of the token. */
-export function sha16(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
-}
-
 function isB64url(part: string): boolean {
   // length % 4 === 1 cannot come from any byte string; Buffer would silently drop it.
   return part.length > 0 && part.length % 4 !== 1 && B64URL.test(part);
-}
-
-function parseJsonObject(part: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 function describe(v: unknown): string {

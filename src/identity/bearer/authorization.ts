@@ -3,6 +3,7 @@
  * more spaces, one compact JWT, nothing else. Anything else is no identity (the header may
  * well carry credentials meant for the upstream application).
  */
+import { decodeJsonSegment } from '../jws.js';
 
 /** Tokens longer than this are refused before any parsing. */
 export const MAX_BEARER_TOKEN_CHARS = 16 * 1024;
@@ -34,17 +35,8 @@ export function readBearer(authorization: string): BearerToken {
   if (m === null) return NONE;
   const [, h, p, s] = m as unknown as [string, string, string, string];
   if (h.length + p.length + s.length + 2 > MAX_BEARER_TOKEN_CHARS) return OVERSIZED;
-  const header = decodeSegment(h);
-  const payload = decodeSegment(p);
+  const header = decodeJsonSegment(h);
+  const payload = decodeJsonSegment(p);
   if (header === null || payload === null) return NONE;
   return { kind: 'token', token: `${h}.${p}.${s}`, header, payload };
-}
-
-function decodeSegment(seg: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(seg, 'base64url').toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }

@@ -8,8 +8,8 @@
  * find the key, let jose verify signature, aud, exp and nbf, then map to an identity.
  * `verify` never rejects; the trust-domain check is the resolver's.
  */
-import { createHash } from 'node:crypto';
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { FORBIDDEN_JOSE_HEADERS, tokenSha256 } from '../jws.js';
 import { parseSpiffeId, spiffeIdError } from '../spiffe.js';
 import type { BearerIdentity, IdentityResult, IdentityVia, KeySetStats } from '../types.js';
 import { readBearer } from './authorization.js';
@@ -50,7 +50,6 @@ export const BEARER_ALGORITHMS: readonly string[] = Object.freeze([
   'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512',
 ]);
 const ALLOWED_ALGS = new Set(BEARER_ALGORITHMS);
-const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 const CLOCK_SKEW_S = 30;
 
 interface Route {
@@ -84,10 +83,6 @@ const NOT_BEARER = Object.freeze(
 const OVERSIZED = Object.freeze(
   result('INVALID_IDENTITY', null, null, null, 'bearer token larger than 16 KiB', null, null),
 );
-
-export function tokenSha256(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 16);
-}
 
 export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = {}): BearerIdentityHandle {
   const keyDeps = {
@@ -177,7 +172,7 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       if (typeof alg !== 'string' || !ALLOWED_ALGS.has(alg)) {
         return rejected(r, sha, `alg ${clip(JSON.stringify(alg ?? null))} is not one of ${BEARER_ALGORITHMS.join(', ')}`);
       }
-      for (const name of FORBIDDEN_HEADERS) {
+      for (const name of FORBIDDEN_JOSE_HEADERS) {
         if (Object.prototype.hasOwnProperty.call(h, name)) return rejected(r, sha, `header parameter "${name}" is not allowed`);
       }
       const typ = h['typ'];

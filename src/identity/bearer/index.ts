@@ -8,5 +8,5 @@ export {
   type KeySetLocation,
   type OidcIssuerConfig,
 } from './config.js';
-export { BEARER_ALGORITHMS, createBearerIdentity, tokenSha256, type BearerDeps, type BearerIdentityHandle } from './create.js';
+export { BEARER_ALGORITHMS, createBearerIdentity, type BearerDeps, type BearerIdentityHandle } from './create.js';
 export { MAX_BEARER_TOKEN_CHARS } from './authorization.js';
