@@ -7,8 +7,7 @@
  */
 import type { ActionSpec, MandateDoc, PolicySet, SourceLocation } from '../policy/model.js';
 import { isoTime, type LogEntry } from './logs.js';
-import { requestOf } from './log-findings.js';
-import { compareAction, findMatchingAction, type ActionComparison, type LoggedRequest } from './match.js';
+import { compareAction, findMatchingAction, requestOf, type ActionComparison, type LoggedRequest } from './match.js';
 
 export interface ExplainedAction {
   readonly function: string;

@@ -7,7 +7,7 @@
 import type { MandateDoc, PolicySet, SourceLocation } from '../policy/model.js';
 import { makeFinding, type Finding, type FindingMandate, type FindingTarget } from './findings.js';
 import type { LogEntry } from './logs.js';
-import { findMatchingAction, type LoggedRequest } from './match.js';
+import { findMatchingAction, requestOf } from './match.js';
 import { mandateRef } from './policy-findings.js';
 import { SuggestionBuilder, type SuggestedMandate } from './suggest.js';
 import { TargetCatalog, parseTarget } from './targets.js';
@@ -36,16 +36,6 @@ interface Tally {
   first: LogEntry;
   examples: string[];
   targets: Set<string>;
-}
-
-export function requestOf(e: LogEntry): LoggedRequest {
-  const spiffeTarget = e.target !== null && e.target.startsWith('spiffe://') ? e.target : null;
-  return {
-    destination: e.destination ?? spiffeTarget,
-    host: e.host ?? (spiffeTarget === null ? e.target : null),
-    method: e.method,
-    path: e.path,
-  };
 }
 
 /** The token subject of a TOKEN_SUBJECT_MISMATCH entry: the extra, else read from the detail. */

@@ -5,6 +5,7 @@
  * Semantics are SPEC section 2's.
  */
 import type { ActionSpec } from '../policy/model.js';
+import type { LogEntry } from './logs.js';
 import { checkRequestPath, compilePathTemplate, matchPathTemplateIn, type PathTemplate } from '../policy/paths.js';
 import { parseTarget } from './targets.js';
 
@@ -17,6 +18,20 @@ export interface LoggedRequest {
   readonly method: string | null;
   /** Path without query. */
   readonly path: string | null;
+}
+
+/**
+ * The request a log entry describes. The logged `target` is the destination when it is a
+ * SPIFFE ID, else the host; the `destination` and `host` extras, when logged, win.
+ */
+export function requestOf(e: LogEntry): LoggedRequest {
+  const spiffeTarget = e.target !== null && e.target.startsWith('spiffe://') ? e.target : null;
+  return {
+    destination: e.destination ?? spiffeTarget,
+    host: e.host ?? (spiffeTarget === null ? e.target : null),
+    method: e.method,
+    path: e.path,
+  };
 }
 
 export function targetMatches(actionTarget: string, req: LoggedRequest): boolean {

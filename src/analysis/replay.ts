@@ -16,6 +16,7 @@ import { evaluate } from '../decision/evaluate.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { LogEntry } from './logs.js';
+import { requestOf } from './match.js';
 import { trustDomainOf } from './targets.js';
 
 type IdentityResult = EvaluateInput['identity'];
@@ -25,14 +26,14 @@ type Via = IdentityResult['via'];
 const VIAS = new Set(['principal', 'certificate', 'xfcc', 'jwt-svid', 'oidc']);
 
 export function factsFromLog(e: LogEntry): RequestFacts {
-  const spiffeTarget = e.target !== null && e.target.startsWith('spiffe://') ? e.target : null;
+  const req = requestOf(e);
   const via = e.functionVia ?? '';
   return {
     hasHttp: e.reason !== 'BAD_REQUEST',
     principal: e.source ?? '',
     certificate: '',
-    destinationPrincipal: e.destination ?? spiffeTarget ?? '',
-    host: e.host ?? (spiffeTarget === null ? (e.target ?? '') : ''),
+    destinationPrincipal: req.destination ?? '',
+    host: req.host ?? '',
     method: e.method ?? '',
     path: e.path ?? '',
     requestId: e.requestId,
