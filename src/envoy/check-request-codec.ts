@@ -26,7 +26,7 @@
  * any input the result is exactly today's: the same object, or the same exception.
  */
 import type * as protoLoader from '@grpc/proto-loader';
-import { AUTHORIZATION_SERVICE, loadExtAuthzDefinition } from './protos.js';
+import { checkMethodDefinition, loadExtAuthzDefinition } from './protos.js';
 
 // ---------------------------------------------------------------------------------------
 // Schema of every message reachable from CheckRequest, derived from the loaded descriptors
@@ -316,7 +316,9 @@ class Cursor {
     return this.pos + n;
   }
 
-  string(limit: number): string {
+  /** A string field (its tag's wire type checked). */
+  string(tag: number, limit: number): string {
+    if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
     const end = this.lenEnd(limit);
     const s = readString(this.buf, this.pos, end);
     this.pos = end;
@@ -330,12 +332,16 @@ class Cursor {
     return end;
   }
 
-  bytes(limit: number): Buffer {
+  /**
+   * A length-delimited field (its tag's wire type checked) stepped over without decoding;
+   * returns where its payload starts (it ends at the new pos), to decode only if kept.
+   */
+  lenSpan(tag: number, limit: number): number {
+    if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
     const end = this.lenEnd(limit);
     const start = this.pos;
     this.pos = end;
-    // Same as protobufjs's BufferReader: a view on the frame, or a fresh empty Buffer.
-    return start === end ? Buffer.alloc(0) : this.buf.subarray(start, end);
+    return start;
   }
 }
 
@@ -401,14 +407,6 @@ function skipMessage(c: Cursor, schema: MessageSchema, end: number, depth: numbe
   }
 }
 
-function isProtoKey(c: Cursor, limit: number): boolean {
-  const save = c.pos;
-  const end = c.lenEnd(limit);
-  const start = c.pos;
-  c.pos = save;
-  return end - start === PROTO_KEY.length && isProtoKeyAt(c.buf, start);
-}
-
 /**
  * A map entry whose content is not needed. protobufjs sets a message-valued entry without
  * its value to null and toObject then throws, and it treats a `__proto__` key specially:
@@ -421,8 +419,9 @@ function skipMapEntry(c: Cursor, map: MapSchema, end: number, depth: number): vo
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1) {
-      if (map.key.type === 'TYPE_STRING' && wire === WIRE_LEN && isProtoKey(c, end)) throw FALLBACK;
-      skipDeclared(c, map.key, wire, end, depth);
+      // A string key read as skipDeclared would, but through keyEnd's `__proto__` check.
+      if (map.key.type === 'TYPE_STRING' && wire === WIRE_LEN) c.pos = c.keyEnd(end);
+      else skipDeclared(c, map.key, wire, end, depth);
     } else if (field === 2) {
       skipDeclared(c, map.value, wire, end, depth);
       sawValue = true;
@@ -460,8 +459,7 @@ function other(c: Cursor, schema: MessageSchema, tag: number, limit: number, dep
  * With `wanted`, entries whose key is not in it are walked but not kept, and their value is
  * never decoded (Envoy sends every request header; the decision reads a handful).
  */
-function readStringMapEntry(c: Cursor, into: Obj, limit: number, depth: number, wanted: WantedHeaders | null): void {
-  const end = c.lenEnd(limit);
+function readStringMapEntry(c: Cursor, into: Obj, end: number, depth: number, wanted: WantedHeaders | null): void {
   let keyStart = 0;
   let keyEnd = 0;
   let valueStart = 0;
@@ -475,10 +473,8 @@ function readStringMapEntry(c: Cursor, into: Obj, limit: number, depth: number, 
       keyStart = c.pos;
       c.pos = keyEnd;
     } else if (field === 2) {
-      if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-      valueEnd = c.lenEnd(end);
-      valueStart = c.pos;
-      c.pos = valueEnd;
+      valueStart = c.lenSpan(tag, end);
+      valueEnd = c.pos;
     } else {
       skipUnknown(c, tag & 7, end, depth);
     }
@@ -499,8 +495,7 @@ function readPeer(c: Cursor, s: Schemas, end: number, depth: number, withCertifi
     const tag = c.uint32(end);
     const field = tag >>> 3;
     if (field === PEER_PRINCIPAL || (field === PEER_CERTIFICATE && withCertificate)) {
-      if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-      out[field === PEER_PRINCIPAL ? 'principal' : 'certificate'] = c.string(end);
+      out[field === PEER_PRINCIPAL ? 'principal' : 'certificate'] = c.string(tag, end);
     } else {
       other(c, s.peer, tag, end, depth);
     }
@@ -523,20 +518,15 @@ function readHeaderValue(c: Cursor, s: Schemas, end: number, depth: number): Obj
     const tag = c.uint32(end);
     switch (tag >>> 3) {
       case HV_KEY:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        key = c.string(end);
+        key = c.string(tag, end);
         break;
       case HV_VALUE:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        valueEnd = c.lenEnd(end);
-        valueStart = c.pos;
-        c.pos = valueEnd;
+        valueStart = c.lenSpan(tag, end);
+        valueEnd = c.pos;
         break;
       case HV_RAW_VALUE:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        rawEnd = c.lenEnd(end);
-        rawStart = c.pos;
-        c.pos = rawEnd;
+        rawStart = c.lenSpan(tag, end);
+        rawEnd = c.pos;
         break;
       default:
         other(c, s.headerValue, tag, end, depth);
@@ -573,22 +563,18 @@ function readHttp(c: Cursor, s: Schemas, end: number, depth: number): Obj {
     const tag = c.uint32(end);
     switch (tag >>> 3) {
       case HTTP_METHOD:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['method'] = c.string(end);
+        out['method'] = c.string(tag, end);
         break;
       case HTTP_PATH:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['path'] = c.string(end);
+        out['path'] = c.string(tag, end);
         break;
       case HTTP_HOST:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
-        out['host'] = c.string(end);
+        out['host'] = c.string(tag, end);
         break;
       case HTTP_HEADERS:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
         headers ??= {};
         sawHeaders = true;
-        readStringMapEntry(c, headers, end, depth, c.wanted);
+        readStringMapEntry(c, headers, lenStart(c, tag, end), depth, c.wanted);
         break;
       case HTTP_HEADER_MAP:
         out['header_map'] = readHeaderMap(c, s, lenStart(c, tag, end), depth + 1);
@@ -630,9 +616,8 @@ function readAttributes(c: Cursor, s: Schemas, end: number, depth: number): Obj 
         out['request'] = readRequest(c, s, lenStart(c, tag, end), depth + 1);
         break;
       case ATTR_CONTEXT_EXTENSIONS:
-        if ((tag & 7) !== WIRE_LEN) throw FALLBACK;
         ext ??= {};
-        readStringMapEntry(c, ext, end, depth, null);
+        readStringMapEntry(c, ext, lenStart(c, tag, end), depth, null);
         break;
       default:
         other(c, s.attributes, tag, end, depth);
@@ -674,7 +659,7 @@ const HV_KEY = 1;
 const HV_VALUE = 2;
 const HV_RAW_VALUE = 3;
 
-/** [message, field number, name, type, repeated, map or message type] checked at prepare(). */
+/** [message, field number, name, type, map or message type] checked at prepare(). */
 const EXPECTED: readonly (readonly [string, number, string, string, string | null])[] = [
   ['envoy.service.auth.v3.CheckRequest', CR_ATTRIBUTES, 'attributes', 'TYPE_MESSAGE', 'envoy.service.auth.v3.AttributeContext'],
   ['envoy.service.auth.v3.AttributeContext', ATTR_SOURCE, 'source', 'TYPE_MESSAGE', 'envoy.service.auth.v3.AttributeContext.Peer'],
@@ -702,14 +687,22 @@ interface Prepared {
 
 let prepared: Prepared | null = null;
 
+function codec(): Prepared {
+  return (prepared ??= prepare());
+}
+
 /**
  * Derives the schemas and checks the extracted field numbers against the descriptors;
  * throws (at start, never per request) if the protos disagree with this file.
  */
 export function prepareCheckRequestCodec(): void {
-  if (prepared !== null) return;
-  const def = loadExtAuthzDefinition();
-  const all = buildSchemas(def);
+  codec();
+}
+
+const typeLabel = (type: string): string => (type === 'TYPE_STRING' ? 'string' : type);
+
+function prepare(): Prepared {
+  const all = buildSchemas(loadExtAuthzDefinition());
   const get = (name: string): MessageSchema => {
     const s = all.get(name);
     if (s === undefined) throw new Error(`check-request-codec: ${name} is not in the loaded protos`);
@@ -717,10 +710,8 @@ export function prepareCheckRequestCodec(): void {
   };
   for (const [message, number, name, type, target] of EXPECTED) {
     const f = get(message).fields.get(number);
-    const actual =
-      f === undefined
-        ? 'absent'
-        : `${f.name} ${f.type} ${f.map !== null ? `map<${f.map.key.type === 'TYPE_STRING' ? 'string' : f.map.key.type},${f.map.value.type === 'TYPE_STRING' ? 'string' : f.map.value.type}>` : f.message?.fullName ?? 'null'}`;
+    const to = f === undefined ? '' : f.map !== null ? `map<${typeLabel(f.map.key.type)},${typeLabel(f.map.value.type)}>` : (f.message?.fullName ?? 'null');
+    const actual = f === undefined ? 'absent' : `${f.name} ${f.type} ${to}`;
     const expected = `${name} ${type} ${target ?? 'null'}`;
     if (actual !== expected) throw new Error(`check-request-codec: ${message} field ${number} is ${actual}, expected ${expected}`);
   }
@@ -738,19 +729,15 @@ export function prepareCheckRequestCodec(): void {
   for (const s of Object.values(schemas)) {
     if (s.oneofs > 0) throw new Error(`check-request-codec: ${s.fullName} has a oneof; the decoder does not emit oneof names`);
   }
-  const service = def[AUTHORIZATION_SERVICE] as unknown as Record<string, protoLoader.MethodDefinition<unknown, unknown>>;
-  prepared = { schemas, deserialize: service['Check']!.requestDeserialize };
+  return { schemas, deserialize: checkMethodDefinition().requestDeserialize };
 }
 
 /** proto-loader's full deserialize of a CheckRequest (what grpc-js did before this codec). */
 export function fullDecodeCheckRequest(bytes: Buffer): unknown {
-  prepareCheckRequestCodec();
-  return prepared!.deserialize(bytes);
+  return codec().deserialize(bytes);
 }
 
-function decodeWith(bytes: Buffer, wanted: WantedHeaders | null): object {
-  prepareCheckRequestCodec();
-  const p = prepared!;
+function decodeWith(p: Prepared, bytes: Buffer, wanted: WantedHeaders | null): object {
   if (!Buffer.isBuffer(bytes)) return p.deserialize(bytes) as object;
   try {
     return readCheckRequest(new Cursor(bytes, wanted), p.schemas);
@@ -766,7 +753,7 @@ function decodeWith(bytes: Buffer, wanted: WantedHeaders | null): object {
  * as before).
  */
 export function decodeCheckRequest(bytes: Buffer): object {
-  return decodeWith(bytes, null);
+  return decodeWith(codec(), bytes, null);
 }
 
 /**
@@ -775,15 +762,17 @@ export function decodeCheckRequest(bytes: Buffer): object {
  * header left out, so extractFacts reads the same facts from it. The server's decoder.
  */
 export function createCheckRequestDecoder(wantedHeaders: readonly string[]): (bytes: Buffer) => object {
+  // Prepared here, once, rather than looked up on every request.
+  const p = codec();
   const wanted = new WantedHeaders(wantedHeaders);
-  return (bytes) => decodeWith(bytes, wanted);
+  return (bytes) => decodeWith(p, bytes, wanted);
 }
 
 /** For tests: which path a frame takes (true: the fast decoder, false: the fallback). */
 export function decodesWithoutFallback(bytes: Buffer): boolean {
-  prepareCheckRequestCodec();
+  const { schemas } = codec();
   try {
-    readCheckRequest(new Cursor(bytes, null), prepared!.schemas);
+    readCheckRequest(new Cursor(bytes, null), schemas);
     return true;
   } catch (err) {
     if (err !== FALLBACK) throw err;

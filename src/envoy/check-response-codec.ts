@@ -12,10 +12,9 @@
  * readable definition (and `mandate check` prints it); anything this file has no
  * pre-encoded piece for takes that path.
  */
-import type * as protoLoader from '@grpc/proto-loader';
 import { REASON_CODES, REASONS, type ReasonCode } from '../errors.js';
 import type { Decision } from '../decision/types.js';
-import { AUTHORIZATION_SERVICE, loadExtAuthzDefinition } from './protos.js';
+import { checkMethodDefinition } from './protos.js';
 import { toCheckResponse } from './response.js';
 
 // --- Wire helpers ------------------------------------------------------------------------
@@ -226,11 +225,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 let serialize: ((value: unknown) => Buffer) | null = null;
 
 function responseSerializer(): (value: unknown) => Buffer {
-  if (serialize === null) {
-    const service = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE] as unknown as Record<string, protoLoader.MethodDefinition<unknown, unknown>>;
-    serialize = service['Check']!.responseSerialize;
-  }
-  return serialize;
+  return (serialize ??= checkMethodDefinition().responseSerialize);
 }
 
 /** proto-loader's encoding of toCheckResponse(d): the reference this file must equal. */

@@ -39,6 +39,17 @@ export function loadExtAuthzDefinition(): protoLoader.PackageDefinition {
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
 
+/**
+ * Check as proto-loader loaded it: its requestDeserialize / responseSerialize are what the
+ * codecs fall back to, and its path and streaming flags what the server registers.
+ */
+export function checkMethodDefinition(): protoLoader.MethodDefinition<unknown, unknown> {
+  const service = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE] as unknown as Record<string, protoLoader.MethodDefinition<unknown, unknown> | undefined>;
+  const check = service['Check'];
+  if (check === undefined) throw new Error(`${AUTHORIZATION_SERVICE} has no Check method`);
+  return check;
+}
+
 /** A replacement codec for the Check method (src/envoy/check-{request,response}-codec.ts). */
 export interface CheckCodec {
   readonly requestDeserialize: (bytes: Buffer) => unknown;
@@ -52,10 +63,8 @@ export interface CheckCodec {
  */
 export function authorizationServiceDefinition(codec: CheckCodec): grpc.ServiceDefinition {
   const service = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE] as grpc.ServiceDefinition;
-  const check = service['Check'];
-  if (check === undefined) throw new Error(`${AUTHORIZATION_SERVICE} has no Check method`);
   return {
     ...service,
-    Check: { ...check, requestDeserialize: codec.requestDeserialize, responseSerialize: codec.responseSerialize },
+    Check: { ...checkMethodDefinition(), requestDeserialize: codec.requestDeserialize, responseSerialize: codec.responseSerialize },
   };
 }
