@@ -11,12 +11,13 @@
  * the hash chain needs the exact bytes of each line, which we then know.
  */
 import pino from 'pino';
+import type { LogLevel } from '../config/config.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { TokenVerdict } from '../tokens/types.js';
 import { decisionToLogEntry, type DecisionLogEntry } from './entry.js';
 import { chainLine, GENESIS_HASH, hashLine, readChainHead, type ChainHead } from './chain.js';
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type { LogLevel };
 
 export interface DecisionLogOptions {
   readonly destination: 'stdout' | { readonly file: string };

@@ -4,7 +4,7 @@
  * lines are rare and a fatal message must reach the terminal before the process exits.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './decision-log.js';
+import type { LogLevel } from '../config/config.js';
 
 export type OpsLogger = Logger;
 

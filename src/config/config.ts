@@ -1,6 +1,8 @@
 /** The validated, defaulted, frozen configuration of `mandate serve`. */
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+/** The log levels, in pino's order; `--log-level` accepts these and no other. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   readonly policies: readonly string[];

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { Config, LogLevel } from './config.js';
+import { LOG_LEVELS, type Config, type LogLevel } from './config.js';
 import { parseDurationMs } from './duration.js';
 import { checkRedisUrl } from './redis-url.js';
 import { OPTION_BY_FLAG, OPTION_BY_KEY, SERVE_OPTIONS, type OptionSpec } from './options.js';
@@ -25,7 +25,7 @@ interface Sourced {
   origin: string;
 }
 
-const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+const LEVELS: ReadonlySet<string> = new Set(LOG_LEVELS);
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 
 function splitList(text: string): string[] {
