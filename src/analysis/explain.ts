@@ -108,7 +108,6 @@ export function nearestAction(m: MandateDoc, fnName: string | null, req: LoggedR
   return best;
 }
 
-const iso = isoTime;
 const isoSeconds = (s: number | null): string | null => (s === null ? null : isoTime(s * 1000));
 
 export function explainEntry(e: LogEntry, set: PolicySet | null): Explanation {
@@ -134,7 +133,7 @@ export function explainEntry(e: LogEntry, set: PolicySet | null): Explanation {
       : null;
   return {
     decisionId: e.decisionId,
-    time: iso(e.time),
+    time: isoTime(e.time),
     decision: e.decision,
     reason: e.reason,
     dryRun: e.dryRun,

@@ -6,7 +6,7 @@
  */
 import type { MandateDoc, PolicySet, SourceLocation } from '../policy/model.js';
 import { makeFinding, type Finding, type FindingMandate, type FindingTarget } from './findings.js';
-import type { LogEntry } from './logs.js';
+import { isoTime, type LogEntry } from './logs.js';
 import { findMatchingAction, requestOf } from './match.js';
 import { mandateRef } from './policy-findings.js';
 import { SuggestionBuilder, type SuggestedMandate } from './suggest.js';
@@ -46,7 +46,6 @@ function tokenSubjectOf(e: LogEntry): string | null {
 }
 
 const logLocation = (e: LogEntry): SourceLocation => ({ file: e.file, line: e.line, column: 1 });
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export class LogAnalyzer {
   private readonly byName = new Map<string, MandateDoc>();
@@ -140,8 +139,8 @@ export class LogAnalyzer {
 
   finish(): LogAnalysis {
     const findings: Finding[] = [];
-    const since = iso(this.window.since ?? this.first);
-    const until = iso(this.window.until ?? this.last);
+    const since = isoTime(this.window.since ?? this.first);
+    const until = isoTime(this.window.until ?? this.last);
     const range = `between ${since ?? 'the start'} and ${until ?? 'the end'} of the logs`;
 
     if (this.inWindow > 0) {
@@ -179,7 +178,7 @@ export class LogAnalyzer {
         makeFinding(
           'TOKEN_CHAINING_ATTEMPT',
           'high',
-          `${t.presenter} presented a task token issued to ${t.tokenSub ?? 'another subject'} ${t.count} time(s); first ${t.first.decisionId ?? '?'} at ${iso(t.first.time) ?? '?'}; examples ${t.examples.join(', ')}`,
+          `${t.presenter} presented a task token issued to ${t.tokenSub ?? 'another subject'} ${t.count} time(s); first ${t.first.decisionId ?? '?'} at ${isoTime(t.first.time) ?? '?'}; examples ${t.examples.join(', ')}`,
           mandates,
           this.targetsOf(t),
           null,

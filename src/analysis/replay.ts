@@ -15,7 +15,7 @@ import type { EvaluateInput } from '../decision/evaluate.js';
 import { evaluate } from '../decision/evaluate.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import type { LogEntry } from './logs.js';
+import { isoTime, type LogEntry } from './logs.js';
 import { requestOf } from './match.js';
 import { trustDomainOf } from './targets.js';
 
@@ -172,7 +172,7 @@ export class Replayer {
     const mandate = d.mandate ?? e.mandate;
     const example: ReplayExample = {
       decisionId: e.decisionId,
-      time: e.time === null ? null : new Date(e.time).toISOString(),
+      time: isoTime(e.time),
       source: e.source,
       method: e.method,
       target: e.target ?? e.host,
