@@ -17,32 +17,13 @@ import { checkRequest, envoyClient, responseHeaders, type EnvoyClient } from '..
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+import { ADMIN, refundWorkerMandate, STRANGER, WORKER } from '../tokens/grpc-fixtures.js';
 
 const TD = 'prod.example.org';
-const WORKER = `spiffe://${TD}/ns/billing/sa/refund-worker`;
-const CART = `spiffe://${TD}/ns/shop/sa/cart`;
-const ADMIN = `spiffe://${TD}/ops/token-admin`;
+const CART = STRANGER;
 const PAYMENTS = `spiffe://${TD}/ns/payments/sa/payments-api`;
 
-const POLICY = `
-apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: refund-worker}
-spec:
-  subject: ${WORKER}
-  owner: team-billing
-  purpose: Issue refunds approved by support
-  risk: high
-  functions:
-    - name: refund-processing
-      maxTokenTtl: 5m
-      actions:
-        - {target: ${PAYMENTS}, methods: [POST], paths: ["/v1/payments/{id}/refund"]}
-    - name: reporting
-      taskToken: optional
-      actions:
-        - {target: ${PAYMENTS}, methods: [GET], paths: ["/v1/reports/**"]}
----
+const POLICY = `${refundWorkerMandate(PAYMENTS, '/v1/payments/{id}/refund')}---
 apiVersion: mandate/v1
 kind: Mandate
 metadata: {name: cart}

@@ -11,7 +11,12 @@ export const STRANGER = 'spiffe://prod.example.org/ns/shop/sa/cart';
 export const LAPSED = 'spiffe://prod.example.org/ns/old/sa/legacy';
 export const ADMIN = 'spiffe://prod.example.org/ops/token-admin';
 
-export const POLICY_YAML = `
+/**
+ * The refund worker's mandate on `target`: refund-processing (token required, 5m) at
+ * `refundPath`, reporting (token optional, 10m). The integration tests use it too.
+ */
+export function refundWorkerMandate(target: string, refundPath: string): string {
+  return `
 apiVersion: mandate/v1
 kind: Mandate
 metadata: {name: refund-worker}
@@ -24,13 +29,16 @@ spec:
     - name: refund-processing
       maxTokenTtl: 5m
       actions:
-        - {target: ledger.internal, methods: [POST], paths: ["/v1/refunds"]}
+        - {target: ${target}, methods: [POST], paths: ["${refundPath}"]}
     - name: reporting
       taskToken: optional
       maxTokenTtl: 10m
       actions:
-        - {target: ledger.internal, methods: [GET], paths: ["/v1/reports/**"]}
----
+        - {target: ${target}, methods: [GET], paths: ["/v1/reports/**"]}
+`;
+}
+
+export const POLICY_YAML = `${refundWorkerMandate('ledger.internal', '/v1/refunds')}---
 apiVersion: mandate/v1
 kind: Mandate
 metadata: {name: legacy}
