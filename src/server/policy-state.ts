@@ -61,19 +61,20 @@ export class PolicyState {
       const result = await loadPolicySet(this.opts.paths);
       if (!result.ok) {
         outcome = { ok: false, diagnostics: result.diagnostics };
+      } else if (this.current !== null && this.current.policy.revision === result.set.revision) {
+        // The revision hashes every file's name and bytes: the set in service is what
+        // compiling these files again would give, so the compile is skipped.
+        outcome = { ok: true, revision: result.set.revision, mandates: this.current.policy.mandateCount, changed: false };
       } else {
         const policy = compilePolicy(result.set);
-        const changed = this.current === null || this.current.policy.revision !== policy.revision;
-        if (changed) {
-          const trusted = this.opts.trustDomains.length > 0 ? new Set(this.opts.trustDomains) : policy.subjectTrustDomains;
-          this.current = Object.freeze({
-            policy,
-            trustedDomains: trusted,
-            globalDryRun: this.opts.globalDryRun,
-            revocations: this.opts.revocations,
-          });
-        }
-        outcome = { ok: true, revision: policy.revision, mandates: policy.mandateCount, changed };
+        const trusted = this.opts.trustDomains.length > 0 ? new Set(this.opts.trustDomains) : policy.subjectTrustDomains;
+        this.current = Object.freeze({
+          policy,
+          trustedDomains: trusted,
+          globalDryRun: this.opts.globalDryRun,
+          revocations: this.opts.revocations,
+        });
+        outcome = { ok: true, revision: policy.revision, mandates: policy.mandateCount, changed: true };
       }
     } catch (err) {
       outcome = {
