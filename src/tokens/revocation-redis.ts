@@ -63,9 +63,6 @@ export interface RedisRevocationStore extends RevocationStore {
 const RETRY_CAP_MS = 1000;
 const SCAN_COUNT = 1000;
 
-/** The URL check the store applies before connecting (shared with the config loader). */
-export { checkRedisUrl };
-
 export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisRevocationStore {
   const problem = checkRedisUrl(opts.url);
   if (problem !== null) throw new TypeError(`redis url: ${problem}`);

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryRevocationStore } from '../../src/tokens/revocation-memory.js';
-import { checkRedisUrl, createRedisRevocationStore, type RedisRevocationStore } from '../../src/tokens/revocation-redis.js';
+import { checkRedisUrl } from '../../src/config/redis-url.js';
+import { createRedisRevocationStore, type RedisRevocationStore } from '../../src/tokens/revocation-redis.js';
 import { RevocationNotSharedError } from '../../src/tokens/store.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
