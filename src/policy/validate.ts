@@ -95,6 +95,11 @@ class Field {
 
 type Fields = ReadonlyMap<string, Field>;
 
+/** A field given no value, or null (`~`): read as if it were left out. */
+function isAbsent(f: Field): boolean {
+  return f.value === null || (isScalar(f.value) && f.value.value === null);
+}
+
 /** One file's checking context: where positions come from, and where problems go. */
 class Checker {
   constructor(
@@ -152,7 +157,7 @@ class Checker {
    */
   string(fields: Fields, name: string, where: SourceLocation, what: string, required: boolean): string | null | undefined {
     const f = fields.get(name);
-    if (f === undefined || f.value === null || (isScalar(f.value) && f.value.value === null)) {
+    if (f === undefined || isAbsent(f)) {
       if (required) this.report(f?.keyAt ?? where, 'MISSING_FIELD', `${what} needs "${name}"`);
       return undefined;
     }
@@ -179,12 +184,34 @@ class Checker {
   }
 
   /**
+   * A required string that must also pass `problem` (the message saying why it is unusable,
+   * else null), reported as `code` at the value when it does not. `text` is the string, ''
+   * when absent or not a string; `at` is where the value is when it passed, else null.
+   */
+  checked(
+    fields: Fields,
+    name: string,
+    where: SourceLocation,
+    what: string,
+    code: DiagnosticCode,
+    problem: (value: string) => string | null,
+  ): { text: string; at: SourceLocation | null } {
+    const text = this.string(fields, name, where, what, true);
+    if (typeof text !== 'string') return { text: '', at: null };
+    const at = fields.get(name)!.at;
+    const why = problem(text);
+    if (why === null) return { text, at };
+    this.report(at, code, why);
+    return { text, at: null };
+  }
+
+  /**
    * A list field: undefined when absent (MISSING_FIELD when required), null when not a
    * list or empty (reported), else its items.
    */
   list(fields: Fields, name: string, where: SourceLocation, what: string, required: boolean, allowEmpty = false): readonly (Node | null)[] | null | undefined {
     const f = fields.get(name);
-    if (f === undefined || f.value === null || (isScalar(f.value) && f.value.value === null)) {
+    if (f === undefined || isAbsent(f)) {
       if (required) this.report(f?.keyAt ?? where, 'MISSING_FIELD', `${what} needs "${name}"`);
       return undefined;
     }
@@ -303,14 +330,12 @@ export function validatePolicyFile(file: ParsedFile, intern: Interner = new Inte
     const rootAt = c.at(root, start);
     const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);
     if (top === null) continue;
-    const apiVersion = c.string(top, 'apiVersion', rootAt, 'a policy document', true);
-    if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
-      c.report(top.get('apiVersion')!.at, 'UNSUPPORTED_API_VERSION', `apiVersion "${apiVersion}" is not supported; use "${API_VERSION}"`);
-    }
-    const kind = c.string(top, 'kind', rootAt, 'a policy document', true);
-    if (typeof kind === 'string' && kind !== 'Mandate' && kind !== 'Target') {
-      c.report(top.get('kind')!.at, 'UNKNOWN_KIND', `kind "${kind}" is not Mandate or Target`);
-    }
+    c.checked(top, 'apiVersion', rootAt, 'a policy document', 'UNSUPPORTED_API_VERSION', (v) =>
+      v === API_VERSION ? null : `apiVersion "${v}" is not supported; use "${API_VERSION}"`,
+    );
+    const kind = c.checked(top, 'kind', rootAt, 'a policy document', 'UNKNOWN_KIND', (k) =>
+      k === 'Mandate' || k === 'Target' ? null : `kind "${k}" is not Mandate or Target`,
+    ).text;
     const meta = readMetadata(c, top, rootAt);
     const specField = top.get('spec');
     if (kind !== 'Mandate' && kind !== 'Target') {
@@ -324,15 +349,14 @@ export function validatePolicyFile(file: ParsedFile, intern: Interner = new Inte
       const m = readMandate(c, specField, meta, rootAt);
       if (m === null) continue;
       mandates.push(m.doc);
-      if (meta.name !== null) names.push({ name: meta.name, at: meta.nameAt, kind });
       if (m.subjectAt !== null) subjects.push({ name: m.doc.subject, at: m.subjectAt, kind });
     } else {
       const t = readTarget(c, specField, meta, rootAt);
       if (t === null) continue;
       targets.push(t.doc);
-      if (meta.name !== null) names.push({ name: meta.name, at: meta.nameAt, kind });
       if (t.matchAt !== null) matches.push({ name: targetKey(t.doc.match), at: t.matchAt, kind });
     }
+    if (meta.name !== null) names.push({ name: meta.name, at: meta.nameAt, kind });
   }
   return Object.freeze({ mandates, targets, diagnostics, names, subjects, matches });
 }
@@ -395,19 +419,13 @@ function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata
   }
   const meta = c.fields(f.value, f.at, 'metadata', METADATA_KEYS);
   if (meta === null) return { name: null, nameAt: f.at, labels: NO_LABELS };
-  const name = c.string(meta, 'name', f.keyAt, 'metadata', true);
+  const name = c.checked(meta, 'name', f.keyAt, 'metadata', 'INVALID_NAME', (n) =>
+    NAME_RE.test(n) ? null : `name "${n}" must be 1-63 lower-case letters, digits and "-", starting and ending with a letter or digit`,
+  );
   const nameAt = meta.get('name')?.at ?? f.keyAt;
-  let valid: string | null = null;
-  if (typeof name === 'string') {
-    if (NAME_RE.test(name)) {
-      valid = name;
-    } else {
-      c.report(nameAt, 'INVALID_NAME', `name "${name}" must be 1-63 lower-case letters, digits and "-", starting and ending with a letter or digit`);
-    }
-  }
   const labels: Record<string, string> = {};
   const lf = meta.get('labels');
-  if (lf !== undefined && lf.value !== null && !(isScalar(lf.value) && lf.value.value === null)) {
+  if (lf !== undefined && !isAbsent(lf)) {
     if (!isMap(lf.value)) {
       c.report(lf.at, 'INVALID_TYPE', `"labels" must be a mapping of strings to strings, not ${describe(lf.value)}`);
     } else {
@@ -433,7 +451,7 @@ function readMetadata(c: Checker, top: Fields, rootAt: SourceLocation): Metadata
       }
     }
   }
-  return { name: valid, nameAt, labels: hasLabels(labels) ? Object.freeze(labels) : NO_LABELS };
+  return { name: name.at === null ? null : name.text, nameAt, labels: hasLabels(labels) ? Object.freeze(labels) : NO_LABELS };
 }
 
 function readMandate(
@@ -442,20 +460,14 @@ function readMandate(
   meta: Metadata,
   rootAt: SourceLocation,
 ): { doc: MandateDoc; subjectAt: SourceLocation | null } | null {
-  const spec = c.fields(specField.value, specField.at, 'a Mandate spec', MANDATE_KEYS);
+  const what = 'a Mandate spec';
+  const spec = c.fields(specField.value, specField.at, what, MANDATE_KEYS);
   if (spec === null) return null;
   const where = specField.keyAt;
-  const what = 'a Mandate spec';
-  const subject = c.string(spec, 'subject', where, what, true);
-  let subjectAt: SourceLocation | null = null;
-  if (typeof subject === 'string') {
-    const why = spiffeIdError(subject);
-    if (why === null) {
-      subjectAt = spec.get('subject')!.at;
-    } else {
-      c.report(spec.get('subject')!.at, 'INVALID_SUBJECT', `subject "${subject}" is not a valid SPIFFE ID: ${why}`);
-    }
-  }
+  const subject = c.checked(spec, 'subject', where, what, 'INVALID_SUBJECT', (s) => {
+    const why = spiffeIdError(s);
+    return why === null ? null : `subject "${s}" is not a valid SPIFFE ID: ${why}`;
+  });
   const owner = c.string(spec, 'owner', where, what, true);
   const purpose = c.string(spec, 'purpose', where, what, true);
   // An invalid value has been reported; the default stands in so the rest can be checked.
@@ -488,7 +500,7 @@ function readMandate(
     kind: 'Mandate',
     name: meta.name ?? '',
     labels: meta.labels,
-    subject: typeof subject === 'string' ? subject : '',
+    subject: subject.text,
     owner: typeof owner === 'string' ? owner : '',
     purpose: typeof purpose === 'string' ? purpose : '',
     risk,
@@ -498,26 +510,20 @@ function readMandate(
     functions: exact(functions),
     location: rootAt,
   });
-  return { doc, subjectAt };
+  return { doc, subjectAt: subject.at };
 }
 
 function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: Risk): { spec: FunctionSpec; nameAt: SourceLocation | null } | null {
-  const f = c.fields(node, at, 'a function', FUNCTION_KEYS);
-  if (f === null) return null;
   const what = 'a function';
-  const name = c.string(f, 'name', at, what, true);
-  let nameAt: SourceLocation | null = null;
-  if (typeof name === 'string') {
-    if (FUNCTION_NAME_RE.test(name)) {
-      nameAt = f.get('name')!.at;
-    } else {
-      c.report(f.get('name')!.at, 'INVALID_NAME', `function name "${name}" must be 1-63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`);
-    }
-  }
+  const f = c.fields(node, at, what, FUNCTION_KEYS);
+  if (f === null) return null;
+  const name = c.checked(f, 'name', at, what, 'INVALID_NAME', (n) =>
+    FUNCTION_NAME_RE.test(n) ? null : `function name "${n}" must be 1-63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
+  );
   const taskToken = c.oneOf(f, 'taskToken', at, what, TASK_TOKEN_RULES) ?? defaultTaskToken(risk);
   let ttl = defaultMaxTokenTtlSeconds(risk);
   const ttlField = f.get('maxTokenTtl');
-  if (ttlField !== undefined && ttlField.value !== null && !(isScalar(ttlField.value) && ttlField.value.value === null)) {
+  if (ttlField !== undefined && !isAbsent(ttlField)) {
     const v = ttlField.value;
     if (isScalar(v) && typeof v.value === 'number') {
       c.report(ttlField.at, 'INVALID_DURATION', `"${String(v.value)}" has no unit: write e.g. ${String(v.value)}s`);
@@ -545,24 +551,20 @@ function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: R
     }
   }
   const spec: FunctionSpec = Object.freeze({
-    name: typeof name === 'string' ? name : '',
+    name: name.text,
     taskToken,
     maxTokenTtlSeconds: ttl,
     actions: exact(actions),
     location: at,
   });
-  return { spec, nameAt };
+  return { spec, nameAt: name.at };
 }
 
 function readAction(c: Checker, node: Node | null, at: SourceLocation): ActionSpec | null {
-  const f = c.fields(node, at, 'an action', ACTION_KEYS);
-  if (f === null) return null;
   const what = 'an action';
-  const target = c.string(f, 'target', at, what, true);
-  if (typeof target === 'string') {
-    const why = targetError(target);
-    if (why !== null) c.report(f.get('target')!.at, 'INVALID_TARGET', why);
-  }
+  const f = c.fields(node, at, what, ACTION_KEYS);
+  if (f === null) return null;
+  const target = c.checked(f, 'target', at, what, 'INVALID_TARGET', targetError).text;
   const methods: string[] = [];
   const mItems = c.list(f, 'methods', at, what, true);
   if (mItems) {
@@ -604,7 +606,7 @@ function readAction(c: Checker, node: Node | null, at: SourceLocation): ActionSp
     }
   }
   return Object.freeze({
-    target: typeof target === 'string' ? target : '',
+    target,
     methods: c.intern.list(methods),
     paths: c.intern.list(paths),
     location: at,
@@ -617,17 +619,11 @@ function readTarget(
   meta: Metadata,
   rootAt: SourceLocation,
 ): { doc: TargetDoc; matchAt: SourceLocation | null } | null {
-  const spec = c.fields(specField.value, specField.at, 'a Target spec', TARGET_KEYS);
+  const what = 'a Target spec';
+  const spec = c.fields(specField.value, specField.at, what, TARGET_KEYS);
   if (spec === null) return null;
   const where = specField.keyAt;
-  const what = 'a Target spec';
-  const match = c.string(spec, 'match', where, what, true);
-  let matchAt: SourceLocation | null = null;
-  if (typeof match === 'string') {
-    const why = targetError(match);
-    if (why === null) matchAt = spec.get('match')!.at;
-    else c.report(spec.get('match')!.at, 'INVALID_TARGET', why);
-  }
+  const match = c.checked(spec, 'match', where, what, 'INVALID_TARGET', targetError);
   const owner = c.string(spec, 'owner', where, what, false);
   const sensitivity: Risk = c.oneOf(spec, 'sensitivity', where, what, RISKS) ?? 'medium';
   const environment = c.string(spec, 'environment', where, what, false);
@@ -645,18 +641,17 @@ function readTarget(
       }
     }
   }
-  const matchText = typeof match === 'string' ? match : '';
-  const defaultEnvironment = matchText.startsWith('spiffe://') ? spiffeTrustDomain(matchText) : null;
+  const defaultEnvironment = match.text.startsWith('spiffe://') ? spiffeTrustDomain(match.text) : null;
   const doc: TargetDoc = Object.freeze({
     kind: 'Target',
     name: meta.name ?? '',
     labels: meta.labels,
-    match: matchText,
+    match: match.text,
     owner: typeof owner === 'string' ? owner : null,
     sensitivity,
     environment: typeof environment === 'string' ? environment : defaultEnvironment,
     capabilities: exact(capabilities),
     location: rootAt,
   });
-  return { doc, matchAt };
+  return { doc, matchAt: match.at };
 }
