@@ -101,8 +101,9 @@ function svgOf(report: AnalysisReport, drawn: Set<number>): string {
     const key = `${e.from}>${e.to}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const labels = g.edges
-      .filter((x) => x.from === e.from && x.to === e.to)
+    const labels = g.outEdges[e.from]!
+      .map((i) => g.edges[i]!)
+      .filter((x) => x.to === e.to)
       .map((x) => `${x.fn.name}: ${x.action.methods.join(',')} ${x.action.paths.join(' ')}`);
     const x1 = a.x + NODE_W;
     const y1 = a.y + NODE_H / 2;
