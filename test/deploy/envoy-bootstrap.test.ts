@@ -14,6 +14,7 @@ import {
   EXT_AUTHZ_TYPE,
   HTTP_OPTIONS_KEY,
   UPSTREAM_TLS_TYPE,
+  at,
   clusters,
   deploymentProblems,
   formatProblems,
@@ -31,16 +32,6 @@ const FILES = fs.readdirSync(ENVOY_DIR).filter((f) => /\.ya?ml$/.test(f)).sort()
 
 function roleOf(file: string): EnvoyRole {
   return file.startsWith('gateway') ? 'gateway' : 'sidecar';
-}
-
-/** Test-side navigation into parsed YAML; a wrong path throws, which fails the test that used it. */
-function at(root: unknown, ...keys: Array<string | number>): Obj {
-  let cur: unknown = root;
-  for (const key of keys) {
-    cur = (cur as Record<string | number, unknown>)[key];
-    if (typeof cur !== 'object' || cur === null) throw new Error(`no object at ${keys.join('.')}`);
-  }
-  return cur as Obj;
 }
 
 let schema: EnvoySchema;

@@ -39,8 +39,19 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-function seconds(duration: unknown): number {
+/** A proto3 JSON Duration ("0.25s") in seconds; NaN for anything else. */
+export function seconds(duration: unknown): number {
   return typeof duration === 'string' && /^\d+(\.\d+)?s$/.test(duration) ? Number(duration.slice(0, -1)) : NaN;
+}
+
+/** Test-side navigation into parsed YAML; a wrong path throws, which fails the test that used it. */
+export function at(root: unknown, ...keys: Array<string | number>): Obj {
+  let cur: unknown = root;
+  for (const key of keys) {
+    cur = (cur as Record<string | number, unknown>)[key];
+    if (typeof cur !== 'object' || cur === null) throw new Error(`no object at ${keys.join('.')}`);
+  }
+  return cur as Obj;
 }
 
 export interface HttpChain {

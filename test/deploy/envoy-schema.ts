@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
+import { envoyProtoDirs as extAuthzProtoDirs } from '../../src/envoy/protos.js';
 
 export type ConfigPath = ReadonlyArray<string | number>;
 
@@ -72,12 +73,10 @@ function describe(value: unknown): string {
 /** The directories holding Envoy's official protos and what they import. */
 export function envoyProtoDirs(): string[] {
   const require = createRequire(import.meta.url);
-  const xds = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
-  const protobufjsDir = path.dirname(require.resolve('protobufjs/package.json'));
   return [
-    ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xds, 'deps', d)),
+    ...extAuthzProtoDirs(),
     // google/protobuf/descriptor.proto, imported by the annotation protos.
-    protobufjsDir,
+    path.dirname(require.resolve('protobufjs/package.json')),
   ];
 }
 

@@ -15,7 +15,7 @@ import YAML from 'yaml';
 import { runValidateCommand } from '../../src/cli/validate.js';
 import { loadServeConfig } from '../../src/config/load.js';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
-import { clusterPorts, clusters, readYaml } from './envoy-requirements.js';
+import { at, clusterPorts, clusters, readYaml, seconds } from './envoy-requirements.js';
 
 type Obj = Record<string, unknown>;
 
@@ -46,16 +46,6 @@ function docsOf(file: string): Obj[] {
   return YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'), { uniqueKeys: true })
     .map((d) => d.toJS() as unknown)
     .filter((d): d is Obj => typeof d === 'object' && d !== null);
-}
-
-/** Test-side navigation; a wrong path throws, which fails the test that used it. */
-function at(root: unknown, ...keys: Array<string | number>): Obj {
-  let cur: unknown = root;
-  for (const key of keys) {
-    cur = (cur as Record<string | number, unknown>)[key];
-    if (typeof cur !== 'object' || cur === null) throw new Error(`no object at ${keys.join('.')}`);
-  }
-  return cur as Obj;
 }
 
 function list(root: unknown, ...keys: Array<string | number>): Obj[] {
@@ -104,10 +94,6 @@ function matches(selector: Obj, labels: Obj): boolean {
 
 function portOf(addr: string): number {
   return Number(addr.slice(addr.lastIndexOf(':') + 1));
-}
-
-function seconds(duration: unknown): number {
-  return typeof duration === 'string' && /^\d+(\.\d+)?s$/.test(duration) ? Number(duration.slice(0, -1)) : NaN;
 }
 
 const deployment = k8s('Deployment', 'mandate');
