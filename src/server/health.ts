@@ -10,8 +10,8 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { AUTHORIZATION_SERVICE } from '../envoy/protos.js';
 
-export const AUTHZ_SERVICE_NAME = 'envoy.service.auth.v3.Authorization';
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 export const HEALTH_PROTO_PATH = fileURLToPath(new URL('../../protos/grpc/health/v1/health.proto', import.meta.url));
 
@@ -58,7 +58,7 @@ interface Watcher {
 }
 
 export function createHealthService(opts: HealthOptions = {}): HealthService {
-  const known = new Set<string>(['', ...(opts.services ?? [AUTHZ_SERVICE_NAME])]);
+  const known = new Set<string>(['', ...(opts.services ?? [AUTHORIZATION_SERVICE])]);
   let serving = false;
   let shuttingDown = false;
   const watchers = new Set<Watcher>();

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AUTHZ_SERVICE_NAME, createHealthService, HEALTH_PROTO_PATH, probeAnswer, type HealthService } from '../../src/server/health.js';
+import { AUTHORIZATION_SERVICE } from '../../src/envoy/protos.js';
+import { createHealthService, HEALTH_PROTO_PATH, probeAnswer, type HealthService } from '../../src/server/health.js';
 
 type Status = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 interface HealthClient extends grpc.Client {
@@ -47,12 +48,21 @@ function check(service: string): Promise<{ status?: Status; code?: number }> {
   });
 }
 
+/** Opens a Watch stream on `service`; `seen` collects the statuses it delivers. */
+function watch(service: string): { seen: Status[]; stream: grpc.ClientReadableStream<{ status: Status }> } {
+  const seen: Status[] = [];
+  const stream = client.Watch({ service });
+  stream.on('data', (m: { status: Status }) => seen.push(m.status));
+  stream.on('error', () => undefined);
+  return { seen, stream };
+}
+
 describe('grpc.health.v1.Health over a real connection', () => {
   it.each([
     ['', false, { status: 'NOT_SERVING' }],
-    [AUTHZ_SERVICE_NAME, false, { status: 'NOT_SERVING' }],
+    [AUTHORIZATION_SERVICE, false, { status: 'NOT_SERVING' }],
     ['', true, { status: 'SERVING' }],
-    [AUTHZ_SERVICE_NAME, true, { status: 'SERVING' }],
+    [AUTHORIZATION_SERVICE, true, { status: 'SERVING' }],
     ['no.such.Service', true, { code: grpc.status.NOT_FOUND }],
     ['envoy.service.auth.v3.authorization', true, { code: grpc.status.NOT_FOUND }],
   ])('Check(%j) with serving=%s answers %j', async (service, serving, expected) => {
@@ -61,10 +71,7 @@ describe('grpc.health.v1.Health over a real connection', () => {
   });
 
   it('Watch sends the status at once, then each change exactly once', async () => {
-    const seen: Status[] = [];
-    const stream = client.Watch({ service: '' });
-    stream.on('data', (m: { status: Status }) => seen.push(m.status));
-    stream.on('error', () => undefined);
+    const { seen, stream } = watch('');
     await until(() => seen.length === 1, 'the first status');
     expect(seen).toEqual(['NOT_SERVING']);
     await until(() => health.watchers() === 1, 'the watcher to register');
@@ -81,10 +88,7 @@ describe('grpc.health.v1.Health over a real connection', () => {
   });
 
   it('Watch of an unknown service answers SERVICE_UNKNOWN instead of failing', async () => {
-    const seen: Status[] = [];
-    const stream = client.Watch({ service: 'no.such.Service' });
-    stream.on('data', (m: { status: Status }) => seen.push(m.status));
-    stream.on('error', () => undefined);
+    const { seen, stream } = watch('no.such.Service');
     await until(() => seen.length === 1, 'the first status');
     expect(seen).toEqual(['SERVICE_UNKNOWN']);
     stream.cancel();
@@ -92,12 +96,9 @@ describe('grpc.health.v1.Health over a real connection', () => {
 
   it('shutdown reports NOT_SERVING to watchers and ends their streams so the server can stop', async () => {
     health.setServing(true);
-    const seen: Status[] = [];
     let ended = false;
-    const stream = client.Watch({ service: AUTHZ_SERVICE_NAME });
-    stream.on('data', (m: { status: Status }) => seen.push(m.status));
+    const { seen, stream } = watch(AUTHORIZATION_SERVICE);
     stream.on('end', () => (ended = true));
-    stream.on('error', () => undefined);
     await until(() => seen.length === 1 && health.watchers() === 1, 'the first status');
     health.shutdown();
     await until(() => ended, 'the stream to end');
