@@ -4,6 +4,8 @@
 export const MAX_TOKEN_TTL_SECONDS = 3600;
 /** Allowed clock difference between issuer and verifier. */
 export const CLOCK_SKEW_SECONDS = 30;
+/** Longest a revocation can matter from now: a full token lifetime plus the skew on exp. */
+export const MAX_REVOCATION_KEEP_MS = (MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
 /** Tokens longer than this are rejected before any decoding. */
 export const MAX_TOKEN_BYTES = 8192;
 /** Serialized task context must fit well inside MAX_TOKEN_BYTES once base64url-encoded. */

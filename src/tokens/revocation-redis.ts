@@ -16,7 +16,7 @@
  * arrives twice (message and key); one made before either is in the key set.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { CLOCK_SKEW_SECONDS, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
+import { CLOCK_SKEW_SECONDS, MAX_REVOCATION_KEEP_MS, TASK_ID } from './limits.js';
 import { RevocationTable } from './revocation-memory.js';
 import { RevocationNotSharedError, type RevocationLinkState, type RevocationStore } from './store.js';
 import type { TokenLogger } from './types.js';
@@ -179,7 +179,7 @@ export function createRedisRevocationStore(opts: RedisRevocationOptions): RedisR
             const ttl = entry !== undefined && entry[0] === null ? Number(entry[1]) : -2;
             if (ttl === -2) return; // expired between SCAN and PTTL
             const txn = k.slice(keyPrefix.length);
-            table.add(txn, ttl === -1 ? t + (MAX_TOKEN_TTL_SECONDS * 1000 + skewMs) : t + ttl);
+            table.add(txn, t + (ttl === -1 ? MAX_REVOCATION_KEEP_MS : ttl));
           });
         }
       } while (cursor !== '0');
@@ -327,7 +327,7 @@ function parseMessage(message: string): { txn: string; ttlMs: number } | null {
     const v = JSON.parse(message) as { txn?: unknown; ttlMs?: unknown };
     if (typeof v.txn !== 'string' || !TASK_ID.test(v.txn)) return null;
     if (typeof v.ttlMs !== 'number' || !Number.isFinite(v.ttlMs) || v.ttlMs <= 0) return null;
-    return { txn: v.txn, ttlMs: Math.min(v.ttlMs, MAX_TOKEN_TTL_SECONDS * 1000 + CLOCK_SKEW_SECONDS * 1000) };
+    return { txn: v.txn, ttlMs: Math.min(v.ttlMs, MAX_REVOCATION_KEEP_MS) };
   } catch {
     return null;
   }

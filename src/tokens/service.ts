@@ -16,7 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { isTaskContext } from './issue.js';
-import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
+import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_REVOCATION_KEEP_MS, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
 import { taskTokensDefinition } from './proto.js';
 import { uriSans } from '../identity/certificate.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
@@ -155,7 +155,7 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     const txn = call.request['txn'];
     if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
     // A txn issued elsewhere: its tokens expire at most one lifetime (plus skew on iat) from now.
-    const expMs = issued.get(txn)?.expMs ?? deps.now() + (MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
+    const expMs = issued.get(txn)?.expMs ?? deps.now() + MAX_REVOCATION_KEEP_MS;
     return endTask(txn, expMs, caller, 'revoked');
   }
 
