@@ -27,13 +27,16 @@ async function round({ rate, beforeMs, burst, burstLeadMs, slowCalls, slowReader
   const delivered = new Set();
   const failures = {};
   let wrong = 0;
+  const countFailure = (code) => {
+    const name = grpc.status[code] ?? String(code);
+    failures[name] = (failures[name] ?? 0) + 1;
+  };
   const record = (res) => {
     if (res.ok) {
       delivered.add(headersOf(res.response)['x-mandate-decision-id']);
       if (reasonOf(res.response) !== 'ALLOWED') wrong++;
     } else {
-      const name = grpc.status[res.error.code] ?? String(res.error.code);
-      failures[name] = (failures[name] ?? 0) + 1;
+      countFailure(res.error.code);
     }
   };
   const loads = clients.map((client, k) =>
@@ -72,10 +75,7 @@ async function round({ rate, beforeMs, burst, burstLeadMs, slowCalls, slowReader
   if (slow !== null) {
     for (const r of JSON.parse(slow.out().split('\n')[1])) {
       if (r.ok) delivered.add(r.decisionId);
-      else {
-        const name = grpc.status[r.code] ?? String(r.code);
-        failures[name] = (failures[name] ?? 0) + 1;
-      }
+      else countFailure(r.code);
     }
   }
   await Promise.all(loads.map((l) => l.stop()));
