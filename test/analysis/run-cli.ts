@@ -12,7 +12,8 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(cmd: Command, args: string[], cwd = FIXTURES): Promise<CliRun> {
+/** `stdin` is what the command reads for a `-` argument. */
+export async function runCli(cmd: Command, args: string[], cwd = FIXTURES, stdin = ''): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIO = {
@@ -20,7 +21,7 @@ export async function runCli(cmd: Command, args: string[], cwd = FIXTURES): Prom
     stderr: (t) => void (stderr += t),
     env: {},
     cwd,
-    readStdin: async () => '',
+    readStdin: async () => stdin,
   };
   const code = await cmd(args, io);
   return { code, stdout, stderr };
