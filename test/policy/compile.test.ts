@@ -4,21 +4,10 @@ import type { ActionRequest } from '../../src/policy/compiled.js';
 import { normalizeHost } from '../../src/policy/hosts.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
 import { checkRequestPath } from '../../src/policy/paths.js';
+import { mandate } from './fixtures.js';
 
-const TEXT = `apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: worker}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/worker
-  owner: team-a
-  purpose: testing the index
-  risk: high
-  reviewBy: "2027-03-01"
-  functions:
-    - name: mixed
-      taskToken: optional
-      maxTokenTtl: 2m
-      actions:
+// "mixed": five actions covering every kind of target; the comments are their indexes.
+const MIXED_ACTIONS = `      actions:
         - target: spiffe://prod.example.org/ns/b/sa/api      # 0
           methods: [POST]
           paths: ["/v1/items/{id}"]
@@ -34,43 +23,35 @@ spec:
         - target: "[::1]:9000"                              # 4
           methods: [DELETE]
           paths: ["/x"]
-    - name: plain
-      actions:
-        - {target: api.internal, methods: [GET], paths: [/]}
----
-apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: agent}
-spec:
-  subject: spiffe://ci.example.org/repo/acme/api
-  owner: team-b
-  purpose: testing dry run
-  mode: dry-run
-  functions:
-    - name: plain
+`;
+const PLAIN = `    - name: plain
       actions:
         - {target: api.internal, methods: [GET], paths: [/]}
 `;
 
+const WORKER = mandate('worker', `  risk: high
+  reviewBy: "2027-03-01"
+  functions:
+    - name: mixed
+      taskToken: optional
+      maxTokenTtl: 2m
+${MIXED_ACTIONS}${PLAIN}`);
+const AGENT = mandate('agent', `  mode: dry-run
+  functions:
+${PLAIN}`, 'spiffe://ci.example.org/repo/acme/api');
+const TEXT = `${WORKER}---\n${AGENT}`;
+
 // The same five actions as "mixed", then enough others that the function is indexed by
 // target instead of scanned (more than compile.ts's SCAN_LIMIT of 8).
-const MIXED_ACTIONS = TEXT.slice(TEXT.indexOf('      actions:\n        - target: spiffe'), TEXT.indexOf('    - name: plain'));
 const PADDING = Array.from({ length: 7 }, (_, i) =>
   `        - {target: "spiffe://prod.example.org/ns/pad/sa/p${i}", methods: [GET], paths: ["/p/${i}"]}\n` +
   `        - {target: "pad-${i}.internal", methods: [GET], paths: ["/h/**"]}\n`).join('');
-const WIDE = `apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: wide}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/wide
-  owner: team-a
-  purpose: testing the indexed path
-  risk: low
+const WIDE = mandate('wide', `  risk: low
   functions:
     - name: mixed
 ${MIXED_ACTIONS}${PADDING}        - {target: "spiffe://prod.example.org/ns/pad/sa/p0", methods: [GET], paths: ["/late"]}
         - {target: "ledger.internal", methods: [GET], paths: ["/late"]}
-`;
+`);
 
 const loaded = parsePolicyTexts([{ name: 'p.yaml', text: TEXT }, { name: 'wide.yaml', text: WIDE }]);
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));

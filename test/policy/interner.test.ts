@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Interner } from '../../src/policy/interner.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
+import { mandate } from './fixtures.js';
 
 describe('Interner', () => {
   it('gives back an equal string, short or long', () => {
@@ -39,14 +40,7 @@ describe('Interner', () => {
 });
 
 describe('loaded policy sets share repeated values', () => {
-  const mandate = (name: string): string => `apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: ${name}}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/${name}
-  owner: team-a
-  purpose: sharing
-  risk: low
+  const read = `  risk: low
   functions:
     - name: read
       actions:
@@ -54,7 +48,7 @@ spec:
 `;
 
   it('equal method and path lists of different files are one list', () => {
-    const r = parsePolicyTexts([{ name: 'a.yaml', text: mandate('a') }, { name: 'b.yaml', text: mandate('b') }], [], false);
+    const r = parsePolicyTexts([{ name: 'a.yaml', text: mandate('a', read) }, { name: 'b.yaml', text: mandate('b', read) }], [], false);
     if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
     const [a, b] = r.set.mandates.map((m) => m.functions[0]!.actions[0]!);
     expect(a!.methods).toBe(b!.methods);
@@ -65,18 +59,7 @@ spec:
 });
 
 describe('the reload cache compares texts by digest', () => {
-  const text = (owner: string): string => `apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: cached}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/cached
-  owner: ${owner}
-  purpose: caching
-  functions:
-    - name: read
-      actions:
-        - {target: api.internal, methods: [GET], paths: ["/"]}
-`;
+  const text = (owner: string): string => mandate('cached').replace('owner: team-a', `owner: ${owner}`);
   const load = (owner: string) => {
     const r = parsePolicyTexts([{ name: 'interner-cache-test.yaml', text: text(owner) }]);
     if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));

@@ -4,21 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicySet, policyRevision } from '../../src/policy/load.js';
 import type { LoadResult, PolicySet } from '../../src/policy/model.js';
-
-function mandate(name: string): string {
-  return `apiVersion: mandate/v1
-kind: Mandate
-metadata: {name: ${name}}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/${name}
-  owner: team-a
-  purpose: testing
-  functions:
-    - name: f
-      actions:
-        - {target: a.internal, methods: [GET], paths: [/]}
-`;
-}
+import { mandate } from './fixtures.js';
 
 function ok(result: LoadResult): PolicySet {
   if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`).join('\n'));

@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicyTexts } from '../../src/policy/load.js';
 import type { Diagnostic, LoadResult, MandateDoc, PolicySet } from '../../src/policy/model.js';
-
-function mandate(spec: string, name = 'm'): string {
-  return `apiVersion: mandate/v1
-kind: Mandate
-metadata:
-  name: ${name}
-spec:
-  subject: spiffe://prod.example.org/ns/a/sa/${name}
-  owner: team-a
-  purpose: testing
-${spec}`;
-}
-
-const FUNCTIONS = `  functions:
-    - name: f
-      actions:
-        - {target: a.internal, methods: [GET], paths: [/]}
-`;
+import { FUNCTIONS, mandate } from './fixtures.js';
 
 function ok(result: LoadResult): PolicySet {
   if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join('\n'));
@@ -41,13 +24,13 @@ describe('defaults by risk', () => {
     ['high', 'required', 300],
     ['critical', 'required', 300],
   ])('risk %s: taskToken %s, maxTokenTtl %d s', (risk, taskToken, ttl) => {
-    const m = only(mandate(`  risk: ${risk}\n${FUNCTIONS}`));
+    const m = only(mandate('m', `  risk: ${risk}\n${FUNCTIONS}`));
     expect(m.risk).toBe(risk);
     expect(m.functions[0]).toMatchObject({ taskToken, maxTokenTtlSeconds: ttl });
   });
 
   it('risk medium, mode enforce, no review date, no labels when unset', () => {
-    const m = only(mandate(FUNCTIONS));
+    const m = only(mandate('m'));
     expect(m).toMatchObject({ risk: 'medium', mode: 'enforce', reviewBy: null, reviewByText: null, labels: {} });
     expect(m.location).toEqual({ file: 'p.yaml', line: 1, column: 1 });
     expect(m.functions[0]!.location).toEqual({ file: 'p.yaml', line: 10, column: 7 });
@@ -55,7 +38,7 @@ describe('defaults by risk', () => {
   });
 
   it('explicit values win over defaults', () => {
-    const m = only(mandate(`  risk: critical
+    const m = only(mandate('m', `  risk: critical
   mode: dry-run
   reviewBy: "2027-03-01T00:00:00+01:00"
   functions:
@@ -70,14 +53,14 @@ describe('defaults by risk', () => {
   });
 
   it('a function ttl of exactly 1h is allowed, 1h1s is not', () => {
-    const r = parsePolicyTexts([{ name: 'p.yaml', text: mandate(FUNCTIONS.replace('- name: f', '- name: f\n      maxTokenTtl: 1h0m1s')) }]);
+    const r = parsePolicyTexts([{ name: 'p.yaml', text: mandate('m', FUNCTIONS.replace('- name: f', '- name: f\n      maxTokenTtl: 1h0m1s')) }]);
     expect(diags(r).map((d) => d.code)).toEqual(['TTL_TOO_LONG']);
   });
 });
 
 describe('documents', () => {
   it('are frozen', () => {
-    const set = ok(parsePolicyTexts([{ name: 'p.yaml', text: mandate(FUNCTIONS) }]));
+    const set = ok(parsePolicyTexts([{ name: 'p.yaml', text: mandate('m') }]));
     expect(Object.isFrozen(set)).toBe(true);
     expect(Object.isFrozen(set.mandates[0])).toBe(true);
     expect(Object.isFrozen(set.mandates[0]!.functions[0]!.actions[0]!.methods)).toBe(true);
@@ -109,7 +92,7 @@ spec: {match: "c.internal", environment: staging, owner: team-c}
 
   it('names are unique across all documents, Mandates and Targets together', () => {
     const target = 'apiVersion: mandate/v1\nkind: Target\nmetadata: {name: m}\nspec: {match: a.internal}\n';
-    const d = diags(parsePolicyTexts([{ name: 'p.yaml', text: `${mandate(FUNCTIONS)}---\n${target}` }]));
+    const d = diags(parsePolicyTexts([{ name: 'p.yaml', text: `${mandate('m')}---\n${target}` }]));
     expect(d.map((x) => `${x.code} ${x.line}:${x.column} ${x.message}`)).toEqual([
       'DUPLICATE_NAME 16:18 name "m" is already used by the Mandate at p.yaml:4:9',
     ]);
@@ -119,7 +102,7 @@ spec: {match: "c.internal", environment: staging, owner: team-c}
     const set = ok(parsePolicyTexts([
       { name: 'a.yaml', text: '' },
       { name: 'b.yaml', text: '# nothing here\n' },
-      { name: 'c.yaml', text: `---\n---\n${mandate(FUNCTIONS)}---\n` },
+      { name: 'c.yaml', text: `---\n---\n${mandate('m')}---\n` },
     ]));
     expect(set.mandates.map((m) => m.name)).toEqual(['m']);
     expect(set.files).toEqual(['a.yaml', 'b.yaml', 'c.yaml']);
@@ -151,24 +134,24 @@ spec: {match: "c.internal", environment: staging, owner: team-c}
 
 describe('semantic rules', () => {
   const cases: [string, string, string, string][] = [
-    ['subject with a port', mandate(FUNCTIONS).replace('prod.example.org/', 'prod.example.org:443/'), 'INVALID_SUBJECT', '6:12'],
-    ['subject with trailing slash', mandate(FUNCTIONS).replace('sa/m', 'sa/m/'), 'INVALID_SUBJECT', '6:12'],
-    ['subject without path', mandate(FUNCTIONS).replace('/ns/a/sa/m', ''), 'INVALID_SUBJECT', '6:12'],
-    ['subject percent-encoded', mandate(FUNCTIONS).replace('sa/m', 'sa/%6D'), 'INVALID_SUBJECT', '6:12'],
-    ['subject upper-case scheme', mandate(FUNCTIONS).replace('spiffe:', 'SPIFFE:'), 'INVALID_SUBJECT', '6:12'],
-    ['name too long', mandate(FUNCTIONS, 'a'.repeat(64)), 'INVALID_NAME', '4:9'],
-    ['name ending in dash', mandate(FUNCTIONS, 'a-'), 'INVALID_NAME', '4:9'],
-    ['function name too long', mandate(FUNCTIONS.replace('name: f', `name: ${'f'.repeat(64)}`)), 'INVALID_NAME', '10:13'],
-    ['method lower case', mandate(FUNCTIONS.replace('[GET]', '[get]')), 'INVALID_METHOD', '12:42'],
-    ['method with dash', mandate(FUNCTIONS.replace('[GET]', '[M-SEARCH]')), 'INVALID_METHOD', '12:42'],
-    ['star with another method', mandate(FUNCTIONS.replace('[GET]', '[GET, "*"]')), 'INVALID_METHOD', '12:47'],
-    ['empty methods', mandate(FUNCTIONS.replace('[GET]', '[]')), 'EMPTY_LIST', '12:41'],
-    ['spiffe target with query', mandate(FUNCTIONS.replace('a.internal', '"spiffe://prod.example.org/x?y"')), 'INVALID_TARGET', '12:20'],
-    ['host target with path', mandate(FUNCTIONS.replace('a.internal', 'a.internal/x')), 'INVALID_TARGET', '12:20'],
-    ['host target with port 70000', mandate(FUNCTIONS.replace('a.internal', 'a.internal:70000')), 'INVALID_TARGET', '12:20'],
-    ['missing owner', mandate(FUNCTIONS).replace('  owner: team-a\n', ''), 'MISSING_FIELD', '5:1'],
-    ['owner without value', mandate(FUNCTIONS).replace('owner: team-a', 'owner:'), 'MISSING_FIELD', '7:3'],
-    ['missing methods', mandate(FUNCTIONS.replace('methods: [GET], ', '')), 'MISSING_FIELD', '12:11'],
+    ['subject with a port', mandate('m').replace('prod.example.org/', 'prod.example.org:443/'), 'INVALID_SUBJECT', '6:12'],
+    ['subject with trailing slash', mandate('m').replace('sa/m', 'sa/m/'), 'INVALID_SUBJECT', '6:12'],
+    ['subject without path', mandate('m').replace('/ns/a/sa/m', ''), 'INVALID_SUBJECT', '6:12'],
+    ['subject percent-encoded', mandate('m').replace('sa/m', 'sa/%6D'), 'INVALID_SUBJECT', '6:12'],
+    ['subject upper-case scheme', mandate('m').replace('spiffe:', 'SPIFFE:'), 'INVALID_SUBJECT', '6:12'],
+    ['name too long', mandate('a'.repeat(64)), 'INVALID_NAME', '4:9'],
+    ['name ending in dash', mandate('a-'), 'INVALID_NAME', '4:9'],
+    ['function name too long', mandate('m', FUNCTIONS.replace('name: f', `name: ${'f'.repeat(64)}`)), 'INVALID_NAME', '10:13'],
+    ['method lower case', mandate('m', FUNCTIONS.replace('[GET]', '[get]')), 'INVALID_METHOD', '12:42'],
+    ['method with dash', mandate('m', FUNCTIONS.replace('[GET]', '[M-SEARCH]')), 'INVALID_METHOD', '12:42'],
+    ['star with another method', mandate('m', FUNCTIONS.replace('[GET]', '[GET, "*"]')), 'INVALID_METHOD', '12:47'],
+    ['empty methods', mandate('m', FUNCTIONS.replace('[GET]', '[]')), 'EMPTY_LIST', '12:41'],
+    ['spiffe target with query', mandate('m', FUNCTIONS.replace('a.internal', '"spiffe://prod.example.org/x?y"')), 'INVALID_TARGET', '12:20'],
+    ['host target with path', mandate('m', FUNCTIONS.replace('a.internal', 'a.internal/x')), 'INVALID_TARGET', '12:20'],
+    ['host target with port 70000', mandate('m', FUNCTIONS.replace('a.internal', 'a.internal:70000')), 'INVALID_TARGET', '12:20'],
+    ['missing owner', mandate('m').replace('  owner: team-a\n', ''), 'MISSING_FIELD', '5:1'],
+    ['owner without value', mandate('m').replace('owner: team-a', 'owner:'), 'MISSING_FIELD', '7:3'],
+    ['missing methods', mandate('m', FUNCTIONS.replace('methods: [GET], ', '')), 'MISSING_FIELD', '12:11'],
   ];
   it.each(cases)('%s', (_name, text, code, at) => {
     const d = diags(parsePolicyTexts([{ name: 'p.yaml', text }]));
@@ -176,8 +159,8 @@ describe('semantic rules', () => {
   });
 
   it('reports every problem at once, across files, sorted', () => {
-    const bad1 = mandate(FUNCTIONS.replace('[GET]', '[get]'));
-    const bad2 = mandate(FUNCTIONS.replace('a.internal', 'a..internal'), 'n').replace('owner: team-a', 'owner: ""');
+    const bad1 = mandate('m', FUNCTIONS.replace('[GET]', '[get]'));
+    const bad2 = mandate('n', FUNCTIONS.replace('a.internal', 'a..internal')).replace('owner: team-a', 'owner: ""');
     const d = diags(parsePolicyTexts([{ name: 'z.yaml', text: bad1 }, { name: 'a.yaml', text: bad2 }]));
     expect(d.map((x) => `${x.file}:${x.line}:${x.column}: ${x.code}`)).toEqual([
       'a.yaml:7:10: EMPTY_VALUE',
