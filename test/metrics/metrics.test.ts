@@ -9,6 +9,11 @@ function sample(body: string, name: string, labels = ''): number | undefined {
   return line === undefined ? undefined : Number(line.slice(prefix.length));
 }
 
+/** Expects each `[name, labels, value]` row's sample; `undefined` means the series is absent. */
+function expectSamples(body: string, rows: readonly (readonly [string, string, number | undefined])[]): void {
+  for (const [name, labels, value] of rows) expect(sample(body, name, labels), `${name}{${labels}}`).toBe(value);
+}
+
 describe('createMetrics', () => {
   it.each([
     ['mandate_check_duration_seconds', 'histogram'],
@@ -47,10 +52,12 @@ describe('createMetrics', () => {
 
   it('creates at zero every decision series that can occur, and no impossible one', async () => {
     const { body } = await createMetrics({ defaultMetrics: false }).render();
-    expect(sample(body, 'mandate_decisions_total', 'decision="allow",reason="ALLOWED",dry_run="false"')).toBe(0);
-    expect(sample(body, 'mandate_decisions_total', 'decision="allow",reason="ALLOWED",dry_run="true"')).toBe(0);
-    expect(sample(body, 'mandate_decisions_total', 'decision="deny",reason="ALLOWED",dry_run="false"')).toBeUndefined();
-    expect(sample(body, 'mandate_decisions_total', 'decision="allow",reason="NO_MANDATE",dry_run="false"')).toBeUndefined();
+    expectSamples(body, [
+      ['mandate_decisions_total', 'decision="allow",reason="ALLOWED",dry_run="false"', 0],
+      ['mandate_decisions_total', 'decision="allow",reason="ALLOWED",dry_run="true"', 0],
+      ['mandate_decisions_total', 'decision="deny",reason="ALLOWED",dry_run="false"', undefined],
+      ['mandate_decisions_total', 'decision="allow",reason="NO_MANDATE",dry_run="false"', undefined],
+    ]);
     for (const reason of REASON_CODES.filter((r) => r !== 'ALLOWED')) {
       expect(sample(body, 'mandate_decisions_total', `decision="deny",reason="${reason}",dry_run="false"`)).toBe(0);
       expect(sample(body, 'mandate_decisions_total', `decision="allow",reason="${reason}",dry_run="true"`)).toBe(0);
@@ -86,20 +93,24 @@ describe('createMetrics', () => {
     t += 5000;
     m.policyLoaded(null, 0, false);
     let { body } = await m.render();
-    expect(sample(body, 'mandate_policy_reloads_total', 'result="ok"')).toBe(1);
-    expect(sample(body, 'mandate_policy_reloads_total', 'result="error"')).toBe(1);
-    expect(sample(body, 'mandate_policy_mandates')).toBe(3);
-    expect(sample(body, 'mandate_policy_last_reload_timestamp_seconds')).toBe(1_780_000_000);
-    expect(sample(body, 'mandate_policy_last_reload_successful')).toBe(0);
-    expect(sample(body, 'mandate_policy_info', 'revision="rev-a"')).toBe(1);
+    expectSamples(body, [
+      ['mandate_policy_reloads_total', 'result="ok"', 1],
+      ['mandate_policy_reloads_total', 'result="error"', 1],
+      ['mandate_policy_mandates', '', 3],
+      ['mandate_policy_last_reload_timestamp_seconds', '', 1_780_000_000],
+      ['mandate_policy_last_reload_successful', '', 0],
+      ['mandate_policy_info', 'revision="rev-a"', 1],
+    ]);
     m.policyLoaded('rev-b', 4, true);
     ({ body } = await m.render());
-    expect(sample(body, 'mandate_policy_info', 'revision="rev-a"')).toBeUndefined();
-    expect(sample(body, 'mandate_policy_info', 'revision="rev-b"')).toBe(1);
-    expect(sample(body, 'mandate_policy_mandates')).toBe(4);
-    expect(sample(body, 'mandate_policy_last_reload_timestamp_seconds')).toBe(1_780_000_005);
-    expect(sample(body, 'mandate_policy_last_reload_successful')).toBe(1);
-    expect(sample(body, 'mandate_policy_reloads_total', 'result="ok"')).toBe(2);
+    expectSamples(body, [
+      ['mandate_policy_info', 'revision="rev-a"', undefined],
+      ['mandate_policy_info', 'revision="rev-b"', 1],
+      ['mandate_policy_mandates', '', 4],
+      ['mandate_policy_last_reload_timestamp_seconds', '', 1_780_000_005],
+      ['mandate_policy_last_reload_successful', '', 1],
+      ['mandate_policy_reloads_total', 'result="ok"', 2],
+    ]);
   });
 
   it('counts tokens, revocations, audit drops, link state, JWKS and internal errors', async () => {
@@ -114,13 +125,15 @@ describe('createMetrics', () => {
     m.jwksFetchError('https://token.actions.example.com');
     m.internalError();
     const { body } = await m.render();
-    expect(sample(body, 'mandate_tokens_issued_total', 'function="refund-processing"')).toBe(2);
-    expect(sample(body, 'mandate_tokens_issued_total', 'function="ledger-read"')).toBe(1);
-    expect(sample(body, 'mandate_tokens_revoked_total')).toBe(1);
-    expect(sample(body, 'mandate_audit_dropped_total')).toBe(7);
-    expect(sample(body, 'mandate_revocation_link_up')).toBe(0);
-    expect(sample(body, 'mandate_jwks_fetch_errors_total', 'issuer="https://token.actions.example.com"')).toBe(1);
-    expect(sample(body, 'mandate_internal_errors_total')).toBe(1);
+    expectSamples(body, [
+      ['mandate_tokens_issued_total', 'function="refund-processing"', 2],
+      ['mandate_tokens_issued_total', 'function="ledger-read"', 1],
+      ['mandate_tokens_revoked_total', '', 1],
+      ['mandate_audit_dropped_total', '', 7],
+      ['mandate_revocation_link_up', '', 0],
+      ['mandate_jwks_fetch_errors_total', 'issuer="https://token.actions.example.com"', 1],
+      ['mandate_internal_errors_total', '', 1],
+    ]);
   });
 
   it('keeps registries apart: two instances do not share counts', async () => {
