@@ -14,7 +14,7 @@ import { parseSpiffeId, spiffeIdError } from '../spiffe.js';
 import type { BearerIdentity, IdentityResult, IdentityVia, KeySetStats } from '../types.js';
 import { readBearer } from './authorization.js';
 import type { IdentityConfig, OidcIssuerConfig } from './config.js';
-import { KeySet } from './key-set.js';
+import { clip, KeySet } from './key-set.js';
 import { renderSubject } from './template.js';
 
 export interface BearerDeps {
@@ -229,11 +229,6 @@ export function createBearerIdentity(config: IdentityConfig, deps: BearerDeps = 
       for (const s of sets) s.close();
     },
   };
-}
-
-/** Caller-controlled text in a log detail, cut to a readable length. */
-function clip(s: string): string {
-  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
 }
 
 function rejected(r: Route, sha: string, detail: string): IdentityResult {

@@ -362,8 +362,8 @@ export class KeySet {
 
 class LoadError extends Error {}
 
-/** A caller-chosen kid in a log detail, cut to a readable length. */
-function clip(s: string): string {
+/** Caller-controlled text (a kid, an alg) in a log detail, cut to a readable length. */
+export function clip(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;
 }
 
