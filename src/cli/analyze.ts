@@ -5,7 +5,6 @@
  * Exit 0, or 1 when a finding at or above --fail-on exists; 2 for bad input (bad flags,
  * unreadable or invalid policies — their diagnostics go to stderr — or unreadable logs).
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { relativizeReport, runAnalysis } from '../analysis/analyze.js';
@@ -17,7 +16,7 @@ import { formatSarif } from '../analysis/report/sarif.js';
 import { formatText } from '../analysis/report/text.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import { loadPolicySet } from '../policy/load.js';
-import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
+import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, toolVersion, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate analyze PATH... [--logs FILE...] [--format text|json|sarif|dot|html]
        [--fail-on ${SEVERITIES.join('|')}] [--now ISO-8601] [--since ISO-8601] [--until ISO-8601]
@@ -100,15 +99,6 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs | string 
   if (r.paths.length === 0) return 'at least one policy PATH is required';
   if (r.since !== null && r.until !== null && r.since > r.until) return '--since is after --until';
   return r;
-}
-
-export function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 export const runAnalyzeCommand: Command = async (args: readonly string[], io: CliIO) => {

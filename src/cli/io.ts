@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * What a command may touch of the process. Commands receive it instead of reading
  * process.* themselves, so tests can run them in-process and capture their output.
@@ -18,3 +20,13 @@ export const EXIT_USAGE = 2;
 
 /** Every subcommand module exports one function of this shape. */
 export type Command = (args: readonly string[], io: CliIO) => Promise<number>;
+
+/** The package version (`mandate --version`, SARIF's tool version); 0.0.0 when unreadable. */
+export function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -4,8 +4,7 @@
  * real standard streams; subcommands get them through CliIO and are loaded on demand so
  * `mandate validate` does not pay for loading gRPC.
  */
-import { readFileSync } from 'node:fs';
-import type { CliIO, Command } from './io.js';
+import { toolVersion, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate <command> [options]
 
@@ -58,8 +57,7 @@ async function main(): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    io.stdout(`mandate ${pkg.version}\n`);
+    io.stdout(`mandate ${toolVersion()}\n`);
     return 0;
   }
   const load = COMMANDS[name];
