@@ -6,7 +6,7 @@ import { GENESIS_HASH, hashLine, readChainHead } from '../../src/audit/chain.js'
 import { createDecisionLog } from '../../src/audit/decision-log.js';
 import { decisionToLogEntry } from '../../src/audit/entry.js';
 import { runAuditCommand } from '../../src/cli/audit.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { runCli } from '../analysis/run-cli.js';
 import { decision, facts, okToken } from './fixtures.js';
 
 let dir: string;
@@ -25,17 +25,8 @@ async function writeChained(file: string, from: number, n: number): Promise<void
 }
 
 async function verify(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    env: {},
-    cwd: dir,
-    readStdin: async () => '',
-  };
-  const code = await runAuditCommand(['verify', ...args], io);
-  return { code, out, err };
+  const r = await runCli(runAuditCommand, ['verify', ...args], dir);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').slice(0, -1);
@@ -125,7 +116,6 @@ describe('hash-chained decision log', () => {
     [['frobnicate'], 2],
     [['--help'], 0],
   ])('usage: audit %j exits %i', async (args, code) => {
-    const io: CliIO = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: dir, readStdin: async () => '' };
-    expect(await runAuditCommand(args, io)).toBe(code);
+    expect((await runCli(runAuditCommand, args, dir)).code).toBe(code);
   });
 });
