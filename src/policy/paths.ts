@@ -93,16 +93,6 @@ export function checkRequestPath(raw: string): number {
   return end;
 }
 
-/**
- * The segments of a request path after its leading `/` (`/` gives `['']`, `/a/b/` gives
- * `['a', 'b', '']`), with the query and fragment cut off; null when checkRequestPath says
- * the path is INVALID_PATH.
- */
-export function splitRequestPath(raw: string): readonly string[] | null {
-  const end = checkRequestPath(raw);
-  return end < 0 ? null : raw.slice(1, end).split('/');
-}
-
 const LITERAL = 0;
 const PARAM = 1;
 

@@ -1,4 +1,5 @@
-/** Policy texts shared by the policy tests. */
+/** Policy texts and request-path views shared by the policy and property tests. */
+import { checkRequestPath } from '../../src/policy/paths.js';
 
 /** One function with one action: the smallest valid `functions` of a Mandate spec. */
 export const FUNCTIONS = `  functions:
@@ -22,4 +23,15 @@ spec:
   owner: team-a
   purpose: testing
 ${spec}`;
+}
+
+/**
+ * The segments of a request path after its leading `/`, as the matcher walks them (`/`
+ * gives `['']`, `/a/b/` gives `['a', 'b', '']`), cut where checkRequestPath says the path
+ * ends; null when it says INVALID_PATH. The server never splits a path; tests state
+ * checkRequestPath's verdict and end this way because segments are easier to read.
+ */
+export function pathSegments(raw: string): readonly string[] | null {
+  const end = checkRequestPath(raw);
+  return end < 0 ? null : raw.slice(1, end).split('/');
 }

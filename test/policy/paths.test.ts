@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkRequestPath, compilePathTemplate, matchPathTemplateIn, pathWithoutQuery, splitRequestPath } from '../../src/policy/paths.js';
+import { checkRequestPath, compilePathTemplate, matchPathTemplateIn, pathWithoutQuery } from '../../src/policy/paths.js';
+import { pathSegments } from './fixtures.js';
 
-describe('splitRequestPath', () => {
+describe('checkRequestPath', () => {
   it.each([
     ['root', '/', ['']],
     ['one segment', '/a', ['a']],
@@ -21,7 +22,7 @@ describe('splitRequestPath', () => {
     ['tilde and punctuation', '/~user/!$&\'()*+,=:@', ['~user', "!$&'()*+,=:@"]],
     ['braces are literal request text', '/{id}', ['{id}']],
   ])('%s: %s', (_name, raw, want) => {
-    expect(splitRequestPath(raw)).toEqual(want);
+    expect(pathSegments(raw)).toEqual(want);
   });
 
   it.each([
@@ -59,7 +60,7 @@ describe('splitRequestPath', () => {
     ['fullwidth dot-dot', '/\uff0e\uff0e/x'],
     ['emoji', '/\u{1f600}'],
   ])('rejects %s', (_name, raw) => {
-    expect(splitRequestPath(raw)).toBeNull();
+    expect(pathSegments(raw)).toBeNull();
   });
 
   it('cuts query and fragment for the log', () => {

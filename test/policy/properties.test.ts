@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeHost } from '../../src/policy/hosts.js';
-import { splitRequestPath } from '../../src/policy/paths.js';
+import { pathSegments } from './fixtures.js';
 
 const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const hostText = fc.tuple(fc.array(label, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }))
@@ -38,10 +38,10 @@ describe('normalizeHost properties', () => {
   });
 });
 
-describe('splitRequestPath properties', () => {
+describe('checkRequestPath properties', () => {
   it('segments join back into the path without its query, and never contain separators', () => {
     fc.assert(fc.property(fc.string({ maxLength: 40 }).map((s) => `/${s}`), (raw) => {
-      const segs = splitRequestPath(raw);
+      const segs = pathSegments(raw);
       if (segs === null) return;
       expect(`/${segs.join('/')}`).toBe(raw.split(/[?#]/)[0]);
       for (const s of segs) expect(s).not.toMatch(/[/\\;?#]/);
