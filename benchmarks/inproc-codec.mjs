@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { AUTHORIZATION_SERVICE, loadExtAuthzDefinition } from '../dist/envoy/protos.js';
+import { checkMethodDefinition } from '../dist/envoy/protos.js';
 import { createCheckRequestDecoder, decodeCheckRequest, decodesWithoutFallback } from '../dist/envoy/check-request-codec.js';
 import { extractFacts, factsHeaderNames } from '../dist/envoy/facts.js';
 import { encodeCheckResponse, encodesFromPieces } from '../dist/envoy/check-response-codec.js';
@@ -29,7 +29,7 @@ import { fail, measure, report } from './lib/measure.mjs';
 
 const opt = args({ what: 'decode', maxMs: 3000 });
 // The definition mandate's server loads (same protos, same loader options).
-const check = loadExtAuthzDefinition()[AUTHORIZATION_SERVICE].Check;
+const check = checkMethodDefinition();
 const reqs = buildRequests(buildModel(1000), 1000);
 
 const pick = (o, keys) => Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
