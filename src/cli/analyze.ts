@@ -16,6 +16,7 @@ import { formatSarif } from '../analysis/report/sarif.js';
 import { formatText } from '../analysis/report/text.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import { loadPolicySet } from '../policy/load.js';
+import { takeListValues } from './args.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, toolVersion, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate analyze PATH... [--logs FILE...] [--format text|json|sarif|dot|html]
@@ -54,9 +55,7 @@ export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs | string 
     }
     if (a === '--logs') {
       if (value !== undefined) r.logs.push(value);
-      else {
-        while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) r.logs.push(args[++i]!);
-      }
+      else i = takeListValues(args, i, r.logs);
       if (r.logs.length === 0) return '--logs needs at least one FILE';
       continue;
     }

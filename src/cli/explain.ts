@@ -10,6 +10,7 @@ import { newLogStats, readLogFiles, type LogEntry } from '../analysis/logs.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import { loadPolicySet } from '../policy/load.js';
 import type { PolicySet } from '../policy/model.js';
+import { takeListValues } from './args.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate explain DECISION_ID --logs FILE... [--policies PATH...] [--format text|json]
@@ -29,7 +30,7 @@ export const runExplainCommand: Command = async (args: readonly string[], io: Cl
     if (a === '--logs' || a === '--policies') {
       const list = a === '--logs' ? logs : policies;
       const start = list.length;
-      while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) list.push(args[++i]!);
+      i = takeListValues(args, i, list);
       if (list.length === start) return usage(io, `${a} needs a value`);
     } else if (a.startsWith('--logs=')) logs.push(a.slice(7));
     else if (a.startsWith('--policies=')) policies.push(a.slice(11));

@@ -11,6 +11,7 @@ import { Replayer, formatReplayText } from '../analysis/replay.js';
 import { compilePolicy } from '../policy/compile.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
 import { loadPolicySet } from '../policy/load.js';
+import { takeListValues } from './args.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate replay --policies PATH... --logs FILE... [--trust-domain TD...] [--format text|json] [--fail-on-change]
@@ -34,7 +35,7 @@ export const runReplayCommand: Command = async (args: readonly string[], io: Cli
       if (flag !== a) list.push(a.slice(eq + 1));
       else {
         const start = list.length;
-        while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) list.push(args[++i]!);
+        i = takeListValues(args, i, list);
         if (list.length === start) return usage(io, `${a} needs a value`);
       }
     } else if (flag === '--format') {
