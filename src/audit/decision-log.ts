@@ -93,12 +93,17 @@ function newSlot(): Slot {
   return { entry: null, decision: null, facts: null, token: null, durationUs: 0, nowMs: 0 };
 }
 
-function takeEntry(slot: Slot): DecisionLogEntry {
-  const entry = slot.entry ?? decisionToLogEntry(slot.decision as Decision, slot.facts, slot.token, slot.durationUs, slot.nowMs);
+/** Lets go of what the slot holds, so a drained or discarded entry can be collected. */
+function clearSlot(slot: Slot): void {
   slot.entry = null;
   slot.decision = null;
   slot.facts = null;
   slot.token = null;
+}
+
+function takeEntry(slot: Slot): DecisionLogEntry {
+  const entry = slot.entry ?? decisionToLogEntry(slot.decision as Decision, slot.facts, slot.token, slot.durationUs, slot.nowMs);
+  clearSlot(slot);
   return entry;
 }
 
@@ -109,7 +114,6 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   let head = 0; // next to drain
   let count = 0;
 
-  const isFile = opts.destination !== 'stdout';
   const filePath = opts.destination === 'stdout' ? null : opts.destination.file;
 
   let seq = 0;
@@ -178,8 +182,7 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
     lineEnds = [];
     lineEndsHead = 0;
     while (count > 0) {
-      const slot = ring[head] as Slot;
-      slot.entry = slot.decision = slot.facts = slot.token = null;
+      clearSlot(ring[head] as Slot);
       head = head + 1 === capacity ? 0 : head + 1;
       count--;
     }
@@ -307,7 +310,7 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
       await flush();
       closed = true;
       if (dropReportScheduled) reportDrops();
-      if (!isFile || failed) return;
+      if (filePath === null || failed) return;
       await new Promise<void>((resolve) => {
         sink.once('close', () => resolve());
         sink.once('error', () => resolve());
