@@ -139,11 +139,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // instead of falling between the load and the watcher's baseline.
   const watcher = watchPolicyPaths([...config.policies], () => void state.reload());
   await watcher.ready;
+  // What start-up opened besides the servers: released by drain and by a start that fails.
+  const closeParts = async (): Promise<void> => {
+    watcher.close();
+    bearer?.close();
+    await Promise.allSettled([auditLog.close(), revocations.close()]);
+  };
   const first = await state.reload();
   if (!first.ok) {
-    watcher.close();
-    await Promise.allSettled([auditLog.close(), revocations.close()]);
-    bearer?.close();
+    await closeParts();
     throw new StartupError('invalid policy set', 1, first.diagnostics.map((d) => formatDiagnostic(d)));
   }
 
@@ -209,11 +213,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   server.addService(tokenService.definition, tokenService.implementation);
 
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.grpcAddr, credentials === null ? grpc.ServerCredentials.createInsecure() : credentials.credentials, (err, port) =>
-      err === null ? resolve(port) : reject(new StartupError('cannot listen', 2, [`--grpc-addr ${config.grpcAddr}: ${err.message}`])),
-    );
-  });
+  let grpcPort: number;
+  try {
+    grpcPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(config.grpcAddr, credentials === null ? grpc.ServerCredentials.createInsecure() : credentials.credentials, (err, port) =>
+        err === null ? resolve(port) : reject(new StartupError('cannot listen', 2, [`--grpc-addr ${config.grpcAddr}: ${err.message}`])),
+      );
+    });
+  } catch (err) {
+    await closeParts();
+    throw err;
+  }
 
   // Certificates are read asynchronously by grpc-js: wait until they are in place.
   if (credentials !== null) await credentials.ready;
@@ -231,6 +241,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     httpPort = await listenHttp(httpServer, config.httpAddr);
   } catch (err) {
     server.forceShutdown();
+    await closeParts();
     throw new StartupError('cannot listen', 2, [`--http-addr ${config.httpAddr}: ${(err as Error).message}`]);
   }
 
@@ -244,7 +255,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       draining = true;
       // NOT_SERVING to every health watcher, and their streams end so tryShutdown can finish.
       health.shutdown();
-      watcher.close();
+      watcher.close(); // no reload while draining (closeParts below closes it again, a no-op)
       log.info({ inFlight }, 'draining');
       // tryShutdown sends GOAWAY, refuses new calls and closes each connection once its
       // in-flight calls have finished; the timeout bounds it.
@@ -264,8 +275,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       });
-      bearer?.close();
-        await Promise.allSettled([auditLog.close(), revocations.close()]);
+      await closeParts();
       log.info('drained');
     })();
     return drainPromise;
