@@ -7,7 +7,7 @@ import { REASONS, type ReasonCode } from '../errors.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import type { Decision } from './types.js';
 
-export const CHECKS: readonly { readonly name: string; readonly reasons: readonly ReasonCode[] }[] = Object.freeze([
+const CHECKS: readonly { readonly name: string; readonly reasons: readonly ReasonCode[] }[] = Object.freeze([
   { name: 'request has attributes.request.http', reasons: ['BAD_REQUEST'] },
   { name: 'an identity is present', reasons: ['NO_IDENTITY'] },
   { name: 'the identity is a well-formed SPIFFE ID, consistent across sources', reasons: ['INVALID_IDENTITY'] },

@@ -14,8 +14,6 @@ import { referenceParse } from './yaml-reference.js';
 import { LineStarts, locate } from './yaml-tree.js';
 import type { LinePositions, YamlDocument, YamlNode } from './yaml-tree.js';
 
-export { locate } from './yaml-tree.js';
-
 export interface ParsedFile {
   readonly file: string;
   /** Documents without syntax errors, in file order (empty ones left out). */

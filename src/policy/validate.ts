@@ -5,7 +5,7 @@
  * Targets together (SPEC section 2); subjects across all mandates.
  */
 import { diagnostic } from './diagnostics.js';
-import { Interner } from './interner.js';
+import type { Interner } from './interner.js';
 import type { DiagnosticCode } from './diagnostics.js';
 import { normalizeHost } from './hosts.js';
 import type {
@@ -27,23 +27,23 @@ import { compilePathTemplate } from './paths.js';
 import { spiffeIdError, spiffeTrustDomain } from '../identity/spiffe.js';
 import { MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
 
-export const API_VERSION = 'mandate/v1';
+const API_VERSION = 'mandate/v1';
 export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
-export const MODES: readonly MandateMode[] = ['enforce', 'dry-run'];
-export const TASK_TOKEN_RULES: readonly TaskTokenRule[] = ['required', 'optional'];
-export const CAPABILITIES: readonly Capability[] = ['mint-credentials', 'edit-policy', 'impersonate', 'read-secrets'];
+const MODES: readonly MandateMode[] = ['enforce', 'dry-run'];
+const TASK_TOKEN_RULES: readonly TaskTokenRule[] = ['required', 'optional'];
+const CAPABILITIES: readonly Capability[] = ['mint-credentials', 'edit-policy', 'impersonate', 'read-secrets'];
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const FUNCTION_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const METHOD_RE = /^[A-Z]+$/;
 
 /** Default maxTokenTtl by risk (SPEC section 2): 15m, or 5m for high and critical. */
-export function defaultMaxTokenTtlSeconds(risk: Risk): number {
+function defaultMaxTokenTtlSeconds(risk: Risk): number {
   return risk === 'high' || risk === 'critical' ? 300 : 900;
 }
 
 /** Default taskToken rule by risk: required for high and critical. */
-export function defaultTaskToken(risk: Risk): TaskTokenRule {
+function defaultTaskToken(risk: Risk): TaskTokenRule {
   return risk === 'high' || risk === 'critical' ? 'required' : 'optional';
 }
 
@@ -266,7 +266,7 @@ function exact<T>(list: readonly T[]): readonly T[] {
 }
 
 /** Why a target (`spiffe://…` or host[:port]) is unusable, else null. */
-export function targetError(target: string): string | null {
+function targetError(target: string): string | null {
   if (target.startsWith('spiffe://')) {
     const why = spiffeIdError(target);
     return why === null ? null : `"${target}" is not a valid SPIFFE ID: ${why}`;
@@ -281,7 +281,7 @@ export function targetError(target: string): string | null {
  * The key two targets are the same under: the SPIFFE ID itself, or the normalised
  * host[:port] (lower case, one trailing dot removed), as the compiler compares them.
  */
-export function targetKey(target: string): string {
+function targetKey(target: string): string {
   if (target.startsWith('spiffe://')) return target;
   const hp = normalizeHost(target);
   if (hp === null) return target;
@@ -317,7 +317,7 @@ export interface ValidatedDocuments {
  * Checks every document of one file. The result depends on the file's name and text
  * only, which is what lets the loader reuse it for unchanged files on reload.
  */
-export function validatePolicyFile(file: ParsedFile, intern: Interner = new Interner()): FileResult {
+export function validatePolicyFile(file: ParsedFile, intern: Interner): FileResult {
   const diagnostics: Diagnostic[] = [...file.diagnostics];
   const mandates: MandateDoc[] = [];
   const targets: TargetDoc[] = [];
@@ -376,12 +376,6 @@ export function combineFileResults(results: readonly FileResult[]): ValidatedDoc
   duplicates(diagnostics, all((r) => r.subjects), 'DUPLICATE_SUBJECT', (n) => `subject "${n}" already has a mandate (one mandate per subject)`);
   duplicates(diagnostics, all((r) => r.matches), 'DUPLICATE_TARGET', (n) => `target "${n}" is already described`);
   return { mandates, targets, diagnostics };
-}
-
-/** Checks every document of every file, then the rules that span documents. */
-export function validatePolicyDocuments(files: readonly ParsedFile[]): ValidatedDocuments {
-  const intern = new Interner();
-  return combineFileResults(files.map((f) => validatePolicyFile(f, intern)));
 }
 
 /** Reports every occurrence after the first (in file order), pointing back at the first. */

@@ -30,7 +30,7 @@ function scalarValue(value: unknown): ScalarValue {
 }
 
 /** A `yaml` node (never an alias: documents with aliases are not converted) as a tree node. */
-export function fromYamlNode(node: unknown): YamlNode | null {
+function fromYamlNode(node: unknown): YamlNode | null {
   if (node === null || node === undefined) return null;
   const offset = (node as Node).range?.[0] ?? -1;
   if (isScalar(node)) return { kind: 'scalar', value: scalarValue(node.value), offset };
@@ -43,7 +43,7 @@ export function fromYamlNode(node: unknown): YamlNode | null {
 }
 
 /** A document's content as a root: null for an empty document or a null scalar. */
-export function documentRoot(node: YamlNode | null): YamlNode | null {
+function documentRoot(node: YamlNode | null): YamlNode | null {
   return node !== null && node.kind === 'scalar' && node.value === null ? null : node;
 }
 
