@@ -42,7 +42,7 @@ export function targetMatches(actionTarget: string, req: LoggedRequest): boolean
   return a.host === r.host && (a.port === null || a.port === r.port);
 }
 
-export function methodMatches(methods: readonly string[], method: string | null): boolean {
+function methodMatches(methods: readonly string[], method: string | null): boolean {
   if (method === null) return false;
   return methods.includes('*') || methods.includes(method);
 }
@@ -51,7 +51,7 @@ export function methodMatches(methods: readonly string[], method: string | null)
 const templates = new Map<string, PathTemplate | null>();
 
 /** The server's own template matching (policy/paths), on a logged path without query. */
-export function pathMatchesTemplate(template: string, path: string | null): boolean {
+function pathMatchesTemplate(template: string, path: string | null): boolean {
   if (path === null) return false;
   let t = templates.get(template);
   if (t === undefined) {

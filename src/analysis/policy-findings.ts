@@ -19,7 +19,7 @@ export interface PolicyAnalysisOptions {
 
 export const DEFAULT_MAX_DEPTH = 6;
 export const DEFAULT_MAX_PATH_FINDINGS = 10_000;
-export const REVIEW_DUE_SOON_MS = 30 * 24 * 3600 * 1000;
+const REVIEW_DUE_SOON_MS = 30 * 24 * 3600 * 1000;
 
 export interface PolicyAnalysis {
   readonly graph: AccessGraph;
@@ -33,7 +33,7 @@ export function mandateRef(m: MandateDoc): FindingMandate {
   return { name: m.name, id: m.subject };
 }
 
-export function nodeTarget(n: GraphNode): FindingTarget {
+function nodeTarget(n: GraphNode): FindingTarget {
   return { name: n.targetDoc !== null ? n.targetDoc.name : n.name, id: n.id };
 }
 

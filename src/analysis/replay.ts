@@ -25,7 +25,7 @@ type Via = IdentityResult['via'];
 
 const VIAS = new Set(['principal', 'certificate', 'xfcc', 'jwt-svid', 'oidc']);
 
-export function factsFromLog(e: LogEntry): RequestFacts {
+function factsFromLog(e: LogEntry): RequestFacts {
   const req = requestOf(e);
   const via = e.functionVia ?? '';
   return {
@@ -46,7 +46,7 @@ export function factsFromLog(e: LogEntry): RequestFacts {
   };
 }
 
-export function identityFromLog(e: LogEntry, trusted: ReadonlySet<string>): IdentityResult {
+function identityFromLog(e: LogEntry, trusted: ReadonlySet<string>): IdentityResult {
   const via = (e.identityVia !== null && VIAS.has(e.identityVia) ? e.identityVia : null) as Via;
   const base = { spiffeId: e.source, trustDomain: e.source === null ? null : trustDomainOf(e.source), via, issuer: e.issuer, tokenSha256: null };
   if (e.reason === 'NO_IDENTITY' || e.reason === 'INVALID_IDENTITY') return { ...base, reason: e.reason, detail: e.detail };
@@ -55,7 +55,7 @@ export function identityFromLog(e: LogEntry, trusted: ReadonlySet<string>): Iden
   return { ...base, reason: null, detail: null };
 }
 
-export function tokenFromLog(e: LogEntry): TokenVerdict | null {
+function tokenFromLog(e: LogEntry): TokenVerdict | null {
   if (e.tokenSha256 === null) return null;
   if (e.tokenSub !== null) {
     return {

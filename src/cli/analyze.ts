@@ -28,7 +28,7 @@ Exit 1 only when a finding at or above --fail-on exists; 2 for bad input.`;
 const FORMATS = ['text', 'json', 'sarif', 'dot', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
-export interface AnalyzeArgs {
+interface AnalyzeArgs {
   readonly paths: string[];
   readonly logs: string[];
   format: Format;
@@ -43,7 +43,7 @@ export interface AnalyzeArgs {
 /** Flags that take one value. `--logs` takes every following argument up to the next flag. */
 const VALUE_FLAGS = new Set(['--format', '--fail-on', '--now', '--since', '--until', '--max-depth', '--out']);
 
-export function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs | string {
+function parseAnalyzeArgs(args: readonly string[]): AnalyzeArgs | string {
   const r: AnalyzeArgs = { paths: [], logs: [], format: 'text', failOn: null, nowMs: null, since: null, until: null, maxDepth: null, out: null };
   for (let i = 0; i < args.length; i++) {
     let a = args[i]!;

@@ -8,7 +8,7 @@ import { SERVE_OPTIONS } from '../config/options.js';
 import { StartupError, startServer } from '../server/server.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
-export function serveHelp(): string {
+function serveHelp(): string {
   const lines = SERVE_OPTIONS.map((o) => {
     const arg = o.kind === 'bool' ? '' : ` ${o.kind === 'duration' ? 'DUR' : o.kind === 'addr' ? 'H:P' : o.kind === 'list' ? 'VALUE' : 'VALUE'}`;
     const def = o.defaultText === null ? '' : ` (default ${o.defaultText})`;
