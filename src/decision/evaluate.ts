@@ -7,7 +7,7 @@
 import type { DenyReason } from '../errors.js';
 import type { IdentityResult } from '../identity/types.js';
 import type { CompiledMandate, CompiledPolicy } from '../policy/compiled.js';
-import { checkRequestPath } from '../policy/paths.js';
+import { checkRequestPath, pathWithoutQuery } from '../policy/paths.js';
 import type { RevocationView, TokenVerdict } from '../tokens/types.js';
 import { resolveFunction } from './function.js';
 import { requestHost, requestPath, requestTarget } from './request-view.js';
@@ -31,10 +31,6 @@ export interface EvaluateInput {
 
 /** The TTL bound for a token whose scope the caller's mandate does not declare (SPEC section 8). */
 const UNDECLARED_SCOPE_MAX_TTL_S = 3600;
-
-function isIdentityReason(r: DenyReason): boolean {
-  return r === 'BAD_REQUEST' || r === 'NO_IDENTITY' || r === 'INVALID_IDENTITY' || r === 'UNTRUSTED_DOMAIN';
-}
 
 export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, decisionId: string): Decision {
   const { facts, identity, token } = input;
@@ -159,11 +155,9 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
     }
   }
 
-  const mandateDry = mandate !== undefined && mandate.dryRun;
-  let dryRun: boolean;
-  if (reason === null) dryRun = env.globalDryRun || mandateDry;
-  else if (isIdentityReason(reason)) dryRun = env.globalDryRun;
-  else dryRun = env.globalDryRun || mandateDry;
+  // A request or identity failure stops before a mandate is looked up, so only the global
+  // dry run can turn it into an allow.
+  const dryRun = env.globalDryRun || (mandate !== undefined && mandate.dryRun);
 
   const doc = mandate === undefined ? null : mandate.doc;
   return {
@@ -178,7 +172,7 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
     target,
     method: facts.method === '' ? null : facts.method,
     // Once checked, the path's end is known; otherwise requestPath finds it.
-    path: pathEnd < 0 ? requestPath(facts.path) : pathEnd === facts.path.length ? facts.path : facts.path.slice(0, pathEnd),
+    path: pathEnd < 0 ? requestPath(facts.path) : pathWithoutQuery(facts.path, pathEnd),
     function: fnName,
     functionVia: fnVia,
     mandate: doc === null ? null : doc.name,

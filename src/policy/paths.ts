@@ -21,9 +21,11 @@ function pathEnd(raw: string): number {
   return raw.length;
 }
 
-/** The path with its query and fragment cut off, as the decision log records it. */
-export function pathWithoutQuery(raw: string): string {
-  const end = pathEnd(raw);
+/**
+ * The path with its query and fragment cut off, as the decision log records it. `end` is
+ * where they start, when a caller (checkRequestPath) has already found it.
+ */
+export function pathWithoutQuery(raw: string, end = pathEnd(raw)): string {
   return end === raw.length ? raw : raw.slice(0, end);
 }
 
