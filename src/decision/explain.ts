@@ -33,12 +33,14 @@ export interface CheckStep {
 }
 
 export function explainDecision(d: Decision, policy: CompiledPolicy | null): Record<string, unknown> {
-  const failing = d.reason === 'ALLOWED' ? -1 : CHECKS.findIndex((c) => c.reasons.includes(d.reason));
-  const steps: CheckStep[] = CHECKS.map((c, i) => ({
-    check: i,
-    name: c.name,
-    result: failing === -1 || d.reason === 'INTERNAL_ERROR' ? (d.reason === 'INTERNAL_ERROR' ? 'skipped' : 'pass') : i < failing ? 'pass' : i === failing ? 'fail' : 'skipped',
-  }));
+  // ALLOWED and INTERNAL_ERROR belong to no check: every check passed, or none ran.
+  const failing = CHECKS.findIndex((c) => c.reasons.includes(d.reason));
+  const result = (i: number): CheckStep['result'] => {
+    if (d.reason === 'INTERNAL_ERROR') return 'skipped';
+    if (failing === -1 || i < failing) return 'pass';
+    return i === failing ? 'fail' : 'skipped';
+  };
+  const steps: CheckStep[] = CHECKS.map((c, i) => ({ check: i, name: c.name, result: result(i) }));
   let action: unknown = null;
   let actions: unknown = null;
   const mandate = d.source === null || policy === null ? undefined : policy.mandateFor(d.source);
