@@ -27,8 +27,12 @@ export class PolicyState {
   private current: EvaluateEnv | null = null;
   private running: Promise<ReloadOutcome> | null = null;
   private again = false;
+  /** The configured trust domains, built once; null: each set's own subject trust domains. */
+  private readonly configuredDomains: ReadonlySet<string> | null;
 
-  constructor(private readonly opts: PolicyStateOptions) {}
+  constructor(private readonly opts: PolicyStateOptions) {
+    this.configuredDomains = opts.trustDomains.length > 0 ? new Set(opts.trustDomains) : null;
+  }
 
   /** The environment every check of this moment uses; null before the first good load. */
   env(): EvaluateEnv | null {
@@ -67,10 +71,9 @@ export class PolicyState {
         outcome = { ok: true, revision: result.set.revision, mandates: this.current.policy.mandateCount, changed: false };
       } else {
         const policy = compilePolicy(result.set);
-        const trusted = this.opts.trustDomains.length > 0 ? new Set(this.opts.trustDomains) : policy.subjectTrustDomains;
         this.current = Object.freeze({
           policy,
-          trustedDomains: trusted,
+          trustedDomains: this.configuredDomains ?? policy.subjectTrustDomains,
           globalDryRun: this.opts.globalDryRun,
           revocations: this.opts.revocations,
         });
