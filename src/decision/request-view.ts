@@ -9,7 +9,7 @@
  * the profile of benchmarks/inproc-mandate.mjs). Bounded: when full the cache is cleared,
  * so hostile callers sending endless distinct hosts cost at most the uncached path.
  */
-import { normalizeHost } from '../policy/hosts.js';
+import { hostPortText, normalizeHost } from '../policy/hosts.js';
 import { pathWithoutQuery } from '../policy/paths.js';
 
 export interface RequestHost {
@@ -26,7 +26,7 @@ export function requestHost(raw: string): RequestHost | null {
   const hit = cache.get(raw);
   if (hit !== undefined) return hit;
   const n = raw === '' ? null : normalizeHost(raw);
-  const v = n === null ? null : Object.freeze({ host: n.host, port: n.port, display: n.port === null ? n.host : `${n.host}:${n.port}` });
+  const v = n === null ? null : Object.freeze({ host: n.host, port: n.port, display: hostPortText(n) });
   if (cache.size >= MAX_ENTRIES) cache.clear();
   cache.set(raw, v);
   return v;

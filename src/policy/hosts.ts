@@ -88,3 +88,8 @@ export function normalizeHost(raw: string): HostPort | null {
   if (host.endsWith('.')) host = host.slice(0, -1);
   return isHostName(host) ? { host, port } : null;
 }
+
+/** `host` or `host:port`: how a normalised host is written in keys, logs and reports. */
+export function hostPortText(hp: HostPort): string {
+  return hp.port === null ? hp.host : `${hp.host}:${hp.port}`;
+}

@@ -7,7 +7,7 @@
 import { diagnostic } from './diagnostics.js';
 import type { Interner } from './interner.js';
 import type { DiagnosticCode } from './diagnostics.js';
-import { normalizeHost } from './hosts.js';
+import { hostPortText, normalizeHost } from './hosts.js';
 import type {
   ActionSpec,
   Capability,
@@ -284,8 +284,7 @@ function targetError(target: string): string | null {
 function targetKey(target: string): string {
   if (target.startsWith('spiffe://')) return target;
   const hp = normalizeHost(target);
-  if (hp === null) return target;
-  return hp.port === null ? hp.host : `${hp.host}:${hp.port}`;
+  return hp === null ? target : hostPortText(hp);
 }
 
 export interface Named {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeHost } from '../../src/policy/hosts.js';
+import { hostPortText, normalizeHost } from '../../src/policy/hosts.js';
 import { pathSegments } from './fixtures.js';
 
 const label = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
@@ -16,7 +16,7 @@ describe('normalizeHost properties', () => {
     fc.assert(fc.property(hostText, (raw) => {
       const once = normalizeHost(raw);
       expect(once).not.toBeNull();
-      const again = normalizeHost(once!.port === null ? once!.host : `${once!.host}:${once!.port}`);
+      const again = normalizeHost(hostPortText(once!));
       expect(again).toEqual(once);
     }), { numRuns: 300 });
   });
