@@ -265,11 +265,10 @@ function convert(spec: OptionSpec, src: Sourced | undefined, errors: string[]): 
     }
     case 'string': {
       const s = String(raw);
-      if ((spec.key === 'functionHeader' || spec.key === 'tokenHeader') && !HEADER_NAME.test(s.toLowerCase())) {
-        errors.push(`${where}: ${JSON.stringify(s)} is not a valid header name`);
-      }
+      const isHeader = spec.key === 'functionHeader' || spec.key === 'tokenHeader';
+      if (isHeader && !HEADER_NAME.test(s.toLowerCase())) errors.push(`${where}: ${JSON.stringify(s)} is not a valid header name`);
       if (s === '') errors.push(`${where}: must not be empty`);
-      return spec.key === 'functionHeader' || spec.key === 'tokenHeader' ? s.toLowerCase() : resolvePath(s);
+      return isHeader ? s.toLowerCase() : resolvePath(s);
     }
   }
 }
