@@ -145,6 +145,8 @@ interface Found {
   readonly name: string;
   readonly revisionName: string;
   readonly abs: string;
+  /** From the stat that found the file: checked against MAX_FILE_BYTES before reading. */
+  readonly size: number;
 }
 
 function errorText(err: unknown): string {
@@ -204,7 +206,7 @@ async function walk(dirAbs: string, dirName: string, relPrefix: string, visited:
       visited.add(real);
       await walk(abs, name, rel, visited, out, diags);
     } else if (st.isFile() && POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
-      out.push({ name, revisionName: rel, abs });
+      out.push({ name, revisionName: rel, abs, size: st.size });
     }
   }
 }
@@ -243,7 +245,7 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
       diags.push(diagnostic(at(given), 'READ_ERROR', 'not a regular file or directory'));
     } else {
       // A file named explicitly is read whatever its extension.
-      found.push({ name: given, revisionName: path.basename(given), abs });
+      found.push({ name: given, revisionName: path.basename(given), abs, size: st.size });
     }
   }
   const texts: PolicyText[] = [];
@@ -254,8 +256,7 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
       const real = await realpath(f.abs);
       if (seenFiles.has(real)) continue;
       seenFiles.add(real);
-      const st = await stat(real);
-      if (st.size > MAX_FILE_BYTES) {
+      if (f.size > MAX_FILE_BYTES) {
         diags.push(diagnostic(at(f.name), 'READ_ERROR', `larger than ${MAX_FILE_BYTES} bytes`));
         continue;
       }
