@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { AUTHORIZATION_SERVICE } from '../envoy/protos.js';
 
-export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
+const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 export const HEALTH_PROTO_PATH = fileURLToPath(new URL('../../protos/grpc/health/v1/health.proto', import.meta.url));
 
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -43,7 +43,7 @@ export interface HealthOptions {
 let cachedDefinition: grpc.ServiceDefinition | null = null;
 
 /** The Health service definition, loaded from our proto once per process. */
-export function healthServiceDefinition(): grpc.ServiceDefinition {
+function healthServiceDefinition(): grpc.ServiceDefinition {
   if (cachedDefinition === null) {
     const pkg = protoLoader.loadSync(HEALTH_PROTO_PATH, { keepCase: true, enums: String, defaults: true, oneofs: true });
     cachedDefinition = pkg[HEALTH_SERVICE_NAME] as grpc.ServiceDefinition;

@@ -40,7 +40,7 @@ function firstUpdate(register: (listener: (update: unknown) => void) => void, un
 }
 
 /** How often the certificate files are re-read. */
-export const CERT_REFRESH_MS = 1000;
+const CERT_REFRESH_MS = 1000;
 
 function check(file: string, flag: string, parse: (text: string) => void): string | null {
   let text: string;
