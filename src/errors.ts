@@ -70,5 +70,6 @@ export const REASONS: Readonly<Record<ReasonCode, ReasonInfo>> = Object.freeze({
 });
 
 export function isReasonCode(value: unknown): value is ReasonCode {
-  return typeof value === 'string' && (REASONS as Record<string, ReasonInfo>)[value] !== undefined;
+  // Own keys only: a plain lookup would also find Object.prototype's 'toString', 'constructor', ...
+  return typeof value === 'string' && Object.hasOwn(REASONS, value);
 }
