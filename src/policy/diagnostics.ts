@@ -45,8 +45,16 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`;
 }
 
-// Plain code-unit comparison: locale-aware ordering would make golden files machine-dependent.
-function cmp(a: string, b: string): number {
+/** Line 1, column 1 of a file: where problems about the file as a whole are reported. */
+export function fileStart(file: string): SourceLocation {
+  return { file, line: 1, column: 1 };
+}
+
+/**
+ * Plain code-unit order for sort(): locale-aware ordering would make file order, revisions
+ * and golden files machine-dependent.
+ */
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -54,10 +62,10 @@ function cmp(a: string, b: string): number {
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   return [...list].sort(
     (a, b) =>
-      cmp(a.file, b.file) ||
+      compareText(a.file, b.file) ||
       a.line - b.line ||
       a.column - b.column ||
-      cmp(a.code, b.code) ||
-      cmp(a.message, b.message),
+      compareText(a.code, b.code) ||
+      compareText(a.message, b.message),
   );
 }

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { diagnostic, sortDiagnostics } from './diagnostics.js';
+import { compareText, diagnostic, fileStart, sortDiagnostics } from './diagnostics.js';
 import type { Diagnostic, LoadResult, PolicySet } from './model.js';
 import { Interner } from './interner.js';
 import { parsePolicyText } from './parse.js';
@@ -39,17 +39,13 @@ const POLICY_EXTENSIONS = ['.yaml', '.yml', '.json'];
 /** Larger files are refused: a policy estate of 100,000 mandates is about 40 MB in total. */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * The revision: sha256 over the files sorted by revision name, each contributing
  * `name NUL byte-length NUL content`, as hex, first 16 characters. Identical trees give
  * identical revisions whatever their location or read order.
  */
 export function policyRevision(files: readonly PolicyText[]): string {
-  const sorted = [...files].sort((a, b) => cmp(a.revisionName ?? a.name, b.revisionName ?? b.name));
+  const sorted = [...files].sort((a, b) => compareText(a.revisionName ?? a.name, b.revisionName ?? b.name));
   const h = createHash('sha256');
   for (const f of sorted) {
     const bytes = Buffer.from(f.text, 'utf8');
@@ -93,7 +89,7 @@ function checkFile(f: PolicyText, intern: Interner): FileResult {
     return Object.freeze({
       mandates: [],
       targets: [],
-      diagnostics: [diagnostic(at(f.name), 'YAML_SYNTAX', `the file could not be parsed: ${why}`)],
+      diagnostics: [diagnostic(fileStart(f.name), 'YAML_SYNTAX', `the file could not be parsed: ${why}`)],
       names: [],
       subjects: [],
       matches: [],
@@ -113,7 +109,7 @@ function fileResult(f: PolicyText, digest: string | null, intern: Interner): Fil
  * `cache` (the default), results for unchanged (name, text) pairs are reused.
  */
 export function parsePolicyTexts(files: readonly PolicyText[], extra: readonly Diagnostic[] = [], cache = true): LoadResult {
-  const sorted = [...files].sort((a, b) => cmp(a.name, b.name));
+  const sorted = [...files].sort((a, b) => compareText(a.name, b.name));
   const generation = new Map<string, Cached>();
   // One interner for the whole load: a value repeated across files is kept once.
   const intern = new Interner();
@@ -166,16 +162,12 @@ function errorText(err: unknown): string {
   }
 }
 
-function at(file: string) {
-  return { file, line: 1, column: 1 };
-}
-
 async function walk(dirAbs: string, dirName: string, relPrefix: string, visited: Set<string>, out: Found[], diags: Diagnostic[]): Promise<void> {
   let names: string[];
   try {
-    names = (await readdir(dirAbs)).sort(cmp);
+    names = (await readdir(dirAbs)).sort(compareText);
   } catch (err) {
-    diags.push(diagnostic(at(dirName), 'READ_ERROR', `directory ${errorText(err)}`));
+    diags.push(diagnostic(fileStart(dirName), 'READ_ERROR', `directory ${errorText(err)}`));
     return;
   }
   for (const entry of names) {
@@ -190,7 +182,7 @@ async function walk(dirAbs: string, dirName: string, relPrefix: string, visited:
       // A broken link or an unreadable entry could hide policy: report it rather than skip it,
       // unless its name says it is not a policy file anyway.
       if (POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
-        diags.push(diagnostic(at(name), 'READ_ERROR', errorText(err)));
+        diags.push(diagnostic(fileStart(name), 'READ_ERROR', errorText(err)));
       }
       continue;
     }
@@ -199,7 +191,7 @@ async function walk(dirAbs: string, dirName: string, relPrefix: string, visited:
       try {
         real = await realpath(abs);
       } catch (err) {
-        diags.push(diagnostic(at(name), 'READ_ERROR', `directory ${errorText(err)}`));
+        diags.push(diagnostic(fileStart(name), 'READ_ERROR', `directory ${errorText(err)}`));
         continue;
       }
       if (visited.has(real)) continue; // a link cycle, or a directory already read via another link
@@ -221,7 +213,7 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
   const found: Found[] = [];
   const visited = new Set<string>();
   if (paths.length === 0) {
-    diags.push(diagnostic(at('.'), 'NO_POLICY_FILES', 'no policy path was given'));
+    diags.push(diagnostic(fileStart('.'), 'NO_POLICY_FILES', 'no policy path was given'));
   }
   for (const given of paths) {
     const abs = path.resolve(cwd, given);
@@ -229,7 +221,7 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
     try {
       st = await stat(abs);
     } catch (err) {
-      diags.push(diagnostic(at(given), 'READ_ERROR', errorText(err)));
+      diags.push(diagnostic(fileStart(given), 'READ_ERROR', errorText(err)));
       continue;
     }
     if (st.isDirectory()) {
@@ -239,10 +231,10 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
       visited.add(real);
       await walk(abs, given, '', visited, found, diags);
       if (found.length === before) {
-        diags.push(diagnostic(at(given), 'NO_POLICY_FILES', 'directory holds no *.yaml, *.yml or *.json file'));
+        diags.push(diagnostic(fileStart(given), 'NO_POLICY_FILES', 'directory holds no *.yaml, *.yml or *.json file'));
       }
     } else if (!st.isFile()) {
-      diags.push(diagnostic(at(given), 'READ_ERROR', 'not a regular file or directory'));
+      diags.push(diagnostic(fileStart(given), 'READ_ERROR', 'not a regular file or directory'));
     } else {
       // A file named explicitly is read whatever its extension.
       found.push({ name: given, revisionName: path.basename(given), abs, size: st.size });
@@ -251,13 +243,13 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
   const texts: PolicyText[] = [];
   const seenFiles = new Set<string>();
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  for (const f of [...found].sort((a, b) => cmp(a.name, b.name))) {
+  for (const f of [...found].sort((a, b) => compareText(a.name, b.name))) {
     try {
       const real = await realpath(f.abs);
       if (seenFiles.has(real)) continue;
       seenFiles.add(real);
       if (f.size > MAX_FILE_BYTES) {
-        diags.push(diagnostic(at(f.name), 'READ_ERROR', `larger than ${MAX_FILE_BYTES} bytes`));
+        diags.push(diagnostic(fileStart(f.name), 'READ_ERROR', `larger than ${MAX_FILE_BYTES} bytes`));
         continue;
       }
       const bytes = await readFile(real);
@@ -265,12 +257,12 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
       try {
         text = decoder.decode(bytes);
       } catch {
-        diags.push(diagnostic(at(f.name), 'READ_ERROR', 'not valid UTF-8'));
+        diags.push(diagnostic(fileStart(f.name), 'READ_ERROR', 'not valid UTF-8'));
         continue;
       }
       texts.push({ name: f.name, text, revisionName: f.revisionName });
     } catch (err) {
-      diags.push(diagnostic(at(f.name), 'READ_ERROR', errorText(err)));
+      diags.push(diagnostic(fileStart(f.name), 'READ_ERROR', errorText(err)));
     }
   }
   return parsePolicyTexts(texts, diags, options.cache ?? true);

@@ -4,7 +4,7 @@
  * nothing stops at the first error. Names are unique across all documents, Mandates and
  * Targets together (SPEC section 2); subjects across all mandates.
  */
-import { diagnostic } from './diagnostics.js';
+import { diagnostic, fileStart } from './diagnostics.js';
 import type { Interner } from './interner.js';
 import type { DiagnosticCode } from './diagnostics.js';
 import { hostPortText, normalizeHost } from './hosts.js';
@@ -324,7 +324,7 @@ export function validatePolicyFile(file: ParsedFile, intern: Interner): FileResu
   const subjects: Named[] = [];
   const matches: Named[] = [];
   const c = new Checker(file.file, file.lines, diagnostics, intern);
-  const start = { file: file.file, line: 1, column: 1 };
+  const start = fileStart(file.file);
   for (const { root } of file.documents) {
     const rootAt = c.at(root, start);
     const top = c.fields(root, rootAt, 'a policy document', TOP_KEYS);

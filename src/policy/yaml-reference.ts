@@ -6,7 +6,7 @@
  */
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import type { Node } from 'yaml';
-import { diagnostic } from './diagnostics.js';
+import { diagnostic, fileStart } from './diagnostics.js';
 import type { Diagnostic, SourceLocation } from './model.js';
 import { locate } from './yaml-tree.js';
 import type { LinePositions, ScalarValue, YamlDocument, YamlNode, YamlPair } from './yaml-tree.js';
@@ -64,7 +64,7 @@ export function referenceParse(file: string, body: string): ReferenceParse {
     // Duplicate keys are reported by validate.ts at each repeated key, as DUPLICATE_KEY.
     uniqueKeys: false,
   });
-  const start = { file, line: 1, column: 1 };
+  const start = fileStart(file);
   const at = (node: Node): SourceLocation => (node.range ? locate(file, lineCounter, node.range[0]) : start);
   if (!Array.isArray(parsed) || ('empty' in parsed && parsed.empty === true)) {
     const info = parsed as unknown as { errors?: readonly { message: string; pos: [number, number] }[] };
