@@ -4,7 +4,7 @@ import type { ActionRequest } from '../../src/policy/compiled.js';
 import { normalizeHost } from '../../src/policy/hosts.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
 import { checkRequestPath } from '../../src/policy/paths.js';
-import { mandate } from './fixtures.js';
+import { loadedSet, mandate } from './fixtures.js';
 
 // "mixed": five actions covering every kind of target; the comments are their indexes.
 const MIXED_ACTIONS = `      actions:
@@ -53,9 +53,8 @@ ${MIXED_ACTIONS}${PADDING}        - {target: "spiffe://prod.example.org/ns/pad/s
         - {target: "ledger.internal", methods: [GET], paths: ["/late"]}
 `);
 
-const loaded = parsePolicyTexts([{ name: 'p.yaml', text: TEXT }, { name: 'wide.yaml', text: WIDE }]);
-if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
-const policy = compilePolicy(loaded.set);
+const set = loadedSet(parsePolicyTexts([{ name: 'p.yaml', text: TEXT }, { name: 'wide.yaml', text: WIDE }]));
+const policy = compilePolicy(set);
 
 function req(destinationPrincipal: string, host: string, method: string, path: string): ActionRequest {
   const hp = host === '' ? null : normalizeHost(host);
@@ -67,8 +66,8 @@ const API = 'spiffe://prod.example.org/ns/b/sa/api';
 describe('compilePolicy', () => {
   it('indexes mandates by exact subject', () => {
     expect(policy.mandateCount).toBe(3);
-    expect(policy.revision).toBe(loaded.set.revision);
-    expect(policy.set).toBe(loaded.set);
+    expect(policy.revision).toBe(set.revision);
+    expect(policy.set).toBe(set);
     expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')?.doc.name).toBe('worker');
     expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/Worker')).toBeUndefined();
     expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker/')).toBeUndefined();
@@ -135,9 +134,7 @@ describe('compilePolicy', () => {
   });
 
   it('compiles an empty set', () => {
-    const empty = parsePolicyTexts([{ name: 'e.yaml', text: '' }]);
-    if (!empty.ok) throw new Error('empty set must load');
-    const p = compilePolicy(empty.set);
+    const p = compilePolicy(loadedSet(parsePolicyTexts([{ name: 'e.yaml', text: '' }])));
     expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateFor('spiffe://a/b')]).toEqual([0, 0, undefined]);
   });
 });

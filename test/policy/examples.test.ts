@@ -5,13 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/policy/compile.js';
 import { loadPolicySet } from '../../src/policy/load.js';
+import { loadedSet } from './fixtures.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('examples/policies', async () => {
-  const result = await loadPolicySet(['examples/policies'], { cwd: repo });
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`).join('\n'));
-  const { set } = result;
+  const set = loadedSet(await loadPolicySet(['examples/policies'], { cwd: repo }));
   const byName = new Map(set.mandates.map((m) => [m.name, m]));
 
   it('is several files, one of them with several documents', () => {

@@ -1,4 +1,6 @@
 /** Policy texts and request-path views shared by the policy and property tests. */
+import { formatDiagnostic } from '../../src/policy/diagnostics.js';
+import type { LoadResult, PolicySet } from '../../src/policy/model.js';
 import { checkRequestPath } from '../../src/policy/paths.js';
 
 /** One function with one action: the smallest valid `functions` of a Mandate spec. */
@@ -34,4 +36,10 @@ ${spec}`;
 export function pathSegments(raw: string): readonly string[] | null {
   const end = checkRequestPath(raw);
   return end < 0 ? null : raw.slice(1, end).split('/');
+}
+
+/** The set of a load that must succeed; otherwise the test fails listing the diagnostics. */
+export function loadedSet(result: LoadResult): PolicySet {
+  if (!result.ok) throw new Error(result.diagnostics.map(formatDiagnostic).join('\n'));
+  return result.set;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Interner } from '../../src/policy/interner.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
-import { mandate } from './fixtures.js';
+import { loadedSet, mandate } from './fixtures.js';
 
 describe('Interner', () => {
   it('gives back an equal string, short or long', () => {
@@ -48,23 +48,18 @@ describe('loaded policy sets share repeated values', () => {
 `;
 
   it('equal method and path lists of different files are one list', () => {
-    const r = parsePolicyTexts([{ name: 'a.yaml', text: mandate('a', read) }, { name: 'b.yaml', text: mandate('b', read) }], [], false);
-    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
-    const [a, b] = r.set.mandates.map((m) => m.functions[0]!.actions[0]!);
+    const set = loadedSet(parsePolicyTexts([{ name: 'a.yaml', text: mandate('a', read) }, { name: 'b.yaml', text: mandate('b', read) }], [], false));
+    const [a, b] = set.mandates.map((m) => m.functions[0]!.actions[0]!);
     expect(a!.methods).toBe(b!.methods);
     expect(a!.paths).toBe(b!.paths);
-    expect(r.set.mandates[0]!.labels).toBe(r.set.mandates[1]!.labels);
+    expect(set.mandates[0]!.labels).toBe(set.mandates[1]!.labels);
     expect(a!.methods).toEqual(['GET', 'HEAD']);
   });
 });
 
 describe('the reload cache compares texts by digest', () => {
   const text = (owner: string): string => mandate('cached').replace('owner: team-a', `owner: ${owner}`);
-  const load = (owner: string) => {
-    const r = parsePolicyTexts([{ name: 'interner-cache-test.yaml', text: text(owner) }]);
-    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
-    return r.set.mandates[0]!;
-  };
+  const load = (owner: string) => loadedSet(parsePolicyTexts([{ name: 'interner-cache-test.yaml', text: text(owner) }])).mandates[0]!;
 
   it('reuses the document for the same text and re-reads a changed one', () => {
     const first = load('team-a');

@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicySet, policyRevision } from '../../src/policy/load.js';
-import type { LoadResult, PolicySet } from '../../src/policy/model.js';
-import { mandate } from './fixtures.js';
-
-function ok(result: LoadResult): PolicySet {
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.code}: ${d.message}`).join('\n'));
-  return result.set;
-}
+import type { LoadResult } from '../../src/policy/model.js';
+import { loadedSet as ok, mandate } from './fixtures.js';
 
 function codes(result: LoadResult): string[] {
   if (result.ok) throw new Error('expected diagnostics');

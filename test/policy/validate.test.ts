@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicyTexts } from '../../src/policy/load.js';
-import type { Diagnostic, LoadResult, MandateDoc, PolicySet } from '../../src/policy/model.js';
-import { FUNCTIONS, mandate } from './fixtures.js';
-
-function ok(result: LoadResult): PolicySet {
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`).join('\n'));
-  return result.set;
-}
+import type { Diagnostic, LoadResult, MandateDoc } from '../../src/policy/model.js';
+import { FUNCTIONS, loadedSet as ok, mandate } from './fixtures.js';
 
 function diags(result: LoadResult): readonly Diagnostic[] {
   if (result.ok) throw new Error('expected diagnostics');
