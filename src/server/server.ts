@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type http from 'node:http';
 import type { Config } from '../config/config.js';
 import { authorizationServiceDefinition } from '../envoy/protos.js';
-import { createCheckRequestDecoder, prepareCheckRequestCodec } from '../envoy/check-request-codec.js';
+import { createCheckRequestDecoder } from '../envoy/check-request-codec.js';
 import { encodeCheckResponse, serializeCheckResponse } from '../envoy/check-response-codec.js';
 import { factsHeaderNames } from '../envoy/facts.js';
 import { createCheckHandler } from './check.js';
@@ -165,8 +165,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   // Check decodes only what the decision reads and answers with pre-encoded bytes (issue 9:
   // proto-loader's full decode and encode were 23% of CPU at 2,000 checks/s); both codecs
-  // fall back to proto-loader wherever it would behave differently.
-  prepareCheckRequestCodec();
+  // fall back to proto-loader wherever it would behave differently. Creating the decoder
+  // prepares the codec (and checks the protos' field numbers) once, at start-up.
   const headerNames = { functionHeader: config.functionHeader, tokenHeader: config.tokenHeader };
   // Only the headers the decision reads are decoded (check-request-codec.ts).
   const checkDef = authorizationServiceDefinition({

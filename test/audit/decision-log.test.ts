@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDecisionLog, type DecisionLog } from '../../src/audit/decision-log.js';
 import { decisionToLogEntry, DECISION_LOG_FIELDS, type DecisionLogEntry } from '../../src/audit/entry.js';
 import { decision, facts, okToken, SECRET_BEARER, SECRET_TOKEN } from './fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NOW = Date.UTC(2026, 11, 4, 20, 30, 0);
 
@@ -20,13 +21,10 @@ const dryRun = (i: number): DecisionLogEntry =>
   entry(i, { reason: 'FUNCTION_NOT_DECLARED', dryRun: true, wouldDeny: 'FUNCTION_NOT_DECLARED', actionIndex: -1 });
 
 /** Polls a condition on the event loop, failing after a bound instead of sleeping blindly. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// Bounded polling (test/helpers/wait.ts) for states that raise no event.
+const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
+  await waitFor(cond, what, ms, 10);
+};
 
 function readLines(file: string): Record<string, unknown>[] {
   return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -3,6 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_SERVICE } from '../../src/envoy/protos.js';
 import { createHealthService, HEALTH_PROTO_PATH, probeAnswer, type HealthService } from '../../src/server/health.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Status = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 interface HealthClient extends grpc.Client {
@@ -14,13 +15,10 @@ interface HealthClient extends grpc.Client {
 const pkg = protoLoader.loadSync(HEALTH_PROTO_PATH, { keepCase: true, enums: String, defaults: true });
 const Health = (grpc.loadPackageDefinition(pkg) as unknown as { grpc: { health: { v1: { Health: new (addr: string, creds: grpc.ChannelCredentials) => HealthClient } } } }).grpc.health.v1.Health;
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+// Bounded polling (test/helpers/wait.ts) for states that raise no event.
+const until = async (cond: () => boolean, what: string, ms = 5000): Promise<void> => {
+  await waitFor(cond, what, ms, 5);
+};
 
 let server: grpc.Server;
 let health: HealthService;

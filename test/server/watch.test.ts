@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchPolicyPaths, type PolicyWatcher } from '../../src/server/watch.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dir: string;
 let watchers: PolicyWatcher[] = [];
@@ -16,13 +17,10 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(cond: () => boolean, what: string, ms = 4000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+// Bounded polling (test/helpers/wait.ts) for states that raise no event.
+const until = async (cond: () => boolean, what: string, ms = 4000): Promise<void> => {
+  await waitFor(cond, what, ms, 10);
+};
 
 interface Probe {
   calls: number;
