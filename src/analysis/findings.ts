@@ -3,6 +3,7 @@
  * Non-Human Identities Top 10 (2025) item each maps to, and the one-line remedy. The
  * mapping is explained in docs/analysis.md; a test keeps that table and this one in step.
  */
+import { compareText as cmp } from '../policy/diagnostics.js';
 import type { SourceLocation } from '../policy/model.js';
 
 export const FINDING_CODES = [
@@ -197,8 +198,4 @@ export function compareFindings(a: Finding, b: Finding): number {
     a.location.column - b.location.column ||
     cmp(a.message, b.message)
   );
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -3,7 +3,7 @@
  * a SPIFFE ID (compared exactly) or a host with an optional port (SPEC section 2: lower
  * case, one trailing dot removed; no port matches any port).
  */
-import { normalizeHost } from '../policy/hosts.js';
+import { hostPortText, normalizeHost } from '../policy/hosts.js';
 import type { Sensitivity, TargetDoc } from '../policy/model.js';
 
 export interface TargetRef {
@@ -24,7 +24,7 @@ export function parseTarget(raw: string): TargetRef {
     const text = raw.toLowerCase();
     return { id: text, spiffe: false, host: text, port: null };
   }
-  return { id: n.port === null ? n.host : `${n.host}:${n.port}`, spiffe: false, host: n.host, port: n.port };
+  return { id: hostPortText(n), spiffe: false, host: n.host, port: n.port };
 }
 
 /** True when a request could match both: same SPIFFE ID, or same host with compatible ports. */

@@ -4,6 +4,7 @@
  * assignment, so every check sees one whole revision. Concurrent reload requests coalesce.
  */
 import type { EvaluateEnv } from '../decision/evaluate.js';
+import { diagnostic, fileStart } from '../policy/diagnostics.js';
 import type { Diagnostic } from '../policy/model.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { compilePolicy } from '../policy/compile.js';
@@ -82,7 +83,7 @@ export class PolicyState {
     } catch (err) {
       outcome = {
         ok: false,
-        diagnostics: [{ file: this.opts.paths.join(','), line: 1, column: 1, code: 'READ_ERROR', message: err instanceof Error ? err.message : String(err) }],
+        diagnostics: [diagnostic(fileStart(this.opts.paths.join(',')), 'READ_ERROR', err instanceof Error ? err.message : String(err))],
       };
     }
     this.opts.onReload(outcome);
