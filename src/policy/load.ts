@@ -36,6 +36,11 @@ export interface LoadOptions {
 }
 
 const POLICY_EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** Whether a directory entry is read as policy (by name: *.yaml, *.yml, *.json, any case). */
+export function isPolicyFileName(name: string): boolean {
+  return POLICY_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
 /** Larger files are refused: a policy estate of 100,000 mandates is about 40 MB in total. */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
@@ -181,7 +186,7 @@ async function walk(dirAbs: string, dirName: string, relPrefix: string, visited:
     } catch (err) {
       // A broken link or an unreadable entry could hide policy: report it rather than skip it,
       // unless its name says it is not a policy file anyway.
-      if (POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
+      if (isPolicyFileName(entry)) {
         diags.push(diagnostic(fileStart(name), 'READ_ERROR', errorText(err)));
       }
       continue;
@@ -197,7 +202,7 @@ async function walk(dirAbs: string, dirName: string, relPrefix: string, visited:
       if (visited.has(real)) continue; // a link cycle, or a directory already read via another link
       visited.add(real);
       await walk(abs, name, rel, visited, out, diags);
-    } else if (st.isFile() && POLICY_EXTENSIONS.includes(path.extname(entry).toLowerCase())) {
+    } else if (st.isFile() && isPolicyFileName(entry)) {
       out.push({ name, revisionName: rel, abs, size: st.size });
     }
   }

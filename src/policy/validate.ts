@@ -25,7 +25,7 @@ import { nodeLocation } from './parse.js';
 import type { LinePositions, YamlMap, YamlNode, YamlScalar, YamlSeq } from './yaml-tree.js';
 import { compilePathTemplate } from './paths.js';
 import { spiffeIdError, spiffeTrustDomain } from '../identity/spiffe.js';
-import { MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
+import { FUNCTION_NAME, MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
 
 const API_VERSION = 'mandate/v1';
 export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
@@ -34,7 +34,6 @@ const TASK_TOKEN_RULES: readonly TaskTokenRule[] = ['required', 'optional'];
 const CAPABILITIES: readonly Capability[] = ['mint-credentials', 'edit-policy', 'impersonate', 'read-secrets'];
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const FUNCTION_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const METHOD_RE = /^[A-Z]+$/;
 
 /** Default maxTokenTtl by risk (SPEC section 2): 15m, or 5m for high and critical. */
@@ -511,7 +510,7 @@ function readFunction(c: Checker, node: Node | null, at: SourceLocation, risk: R
   const f = c.fields(node, at, what, FUNCTION_KEYS);
   if (f === null) return null;
   const name = c.checked(f, 'name', at, what, 'INVALID_NAME', (n) =>
-    FUNCTION_NAME_RE.test(n) ? null : `function name "${n}" must be 1-63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
+    FUNCTION_NAME.test(n) ? null : `function name "${n}" must be 1-63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`,
   );
   const taskToken = c.oneOf(f, 'taskToken', at, what, TASK_TOKEN_RULES) ?? defaultTaskToken(risk);
   let ttl = defaultMaxTokenTtlSeconds(risk);

@@ -3,6 +3,9 @@
 /** The longest maxTokenTtl a function may declare (SPEC section 2: at most 1h). */
 export const MAX_TOKEN_TTL_SECONDS = 3600;
 
+/** A business function name (SPEC section 2); task-token scopes follow the same rule. */
+export const FUNCTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
 export type Parsed<T> = { readonly value: T; readonly error: null } | { readonly value: null; readonly error: string };
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { h: 3600, m: 60, s: 1 };

@@ -15,6 +15,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isPolicyFileName } from '../policy/load.js';
 
 export interface WatchOptions {
   /** Quiet time after the last event before checking (default 150 ms). */
@@ -36,7 +37,6 @@ export interface PolicyWatcher {
 }
 
 /** The names the policy loader reads in a directory (SPEC section 2). */
-const POLICY_FILE = /\.(ya?ml|json)$/i;
 const MAX_ENTRIES = 10_000;
 const MAX_DEPTH = 32;
 
@@ -93,7 +93,7 @@ async function fingerprint(paths: readonly string[]): Promise<Fingerprint> {
       }
       return;
     }
-    if (!top && !POLICY_FILE.test(p)) return;
+    if (!top && !isPolicyFileName(p)) return;
     parts.push(`${p}|f|${l.ino}|${link}|${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}`);
     if (top) {
       dirs.add(dirname(p));

@@ -1,7 +1,9 @@
 /** Fixed bounds of task tokens shared by issue, verify, the service and the CLI (SPEC section 8). */
 
-/** Hard cap on exp - iat, whatever a mandate says. */
-export const MAX_TOKEN_TTL_SECONDS = 3600;
+import { MAX_TOKEN_TTL_SECONDS } from '../policy/values.js';
+
+/** Hard cap on exp - iat, whatever a mandate says: the policy language's own bound. */
+export { MAX_TOKEN_TTL_SECONDS };
 /** Allowed clock difference between issuer and verifier. */
 export const CLOCK_SKEW_SECONDS = 30;
 /** Longest a revocation can matter from now: a full token lifetime plus the skew on exp. */
@@ -12,6 +14,6 @@ export const MAX_TOKEN_BYTES = 8192;
 export const MAX_TASK_CONTEXT_BYTES = 4096;
 /** txn and jti: printable ASCII without spaces, bounded so logs and Redis keys stay small. */
 export const TASK_ID = /^[\x21-\x7e]{1,128}$/;
-/** A business function name (SPEC section 2). */
-export const FUNCTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A business function name (SPEC section 2), as the policy language defines it. */
+export { FUNCTION_NAME } from '../policy/values.js';
 export const TOKEN_TYPE = 'txntoken+jwt';
