@@ -99,6 +99,7 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
     globalDryRun: config.mode === 'dry-run',
     revocations,
     onReload: () => undefined,
+    keepDocuments: true,
   });
   const loaded = await state.reload();
   if (!loaded.ok) {
@@ -155,7 +156,7 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
   // The same fields, names and values as the decision log line of this decision.
   const out = {
     ...decisionToLogEntry(r.decision, r.facts, r.token, r.durationUs, nowMs),
-    explanation: explainDecision(r.decision, state.policy()),
+    explanation: explainDecision(r.decision, state.policy()?.documents ?? null),
     response,
   };
   io.stdout(JSON.stringify(out, null, 2) + '\n');

@@ -6,7 +6,7 @@
  */
 import type { DenyReason } from '../errors.js';
 import type { IdentityResult } from '../identity/types.js';
-import type { CompiledMandate, CompiledPolicy } from '../policy/compiled.js';
+import type { CompiledPolicy, MandateRef } from '../policy/compiled.js';
 import { checkRequestPath, pathWithoutQuery } from '../policy/paths.js';
 import type { RevocationView, TokenVerdict } from '../tokens/types.js';
 import { resolveFunction } from './function.js';
@@ -39,7 +39,8 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
 
   let reason: DenyReason | null = null;
   let detail: string | null = null;
-  let mandate: CompiledMandate | undefined;
+  const policy = env.policy;
+  let mandate: MandateRef = -1;
   let fnName: string | null = null;
   let fnVia: string | null = null;
   let actionIndex = -1;
@@ -61,15 +62,15 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
       break decide;
     }
     const caller = identity.spiffeId as string;
-    mandate = env.policy.mandateFor(caller);
-    if (mandate === undefined) {
+    mandate = policy.mandateOf(caller);
+    if (mandate === -1) {
       reason = 'NO_MANDATE';
       detail = 'no mandate binds this subject';
       break decide;
     }
-    if (nowMs >= mandate.reviewBy) {
+    if (nowMs >= policy.reviewBy(mandate)) {
       reason = 'MANDATE_EXPIRED';
-      detail = `mandate review date ${mandate.doc.reviewByText ?? ''} has passed`;
+      detail = `mandate review date ${policy.reviewByText(mandate) ?? ''} has passed`;
       break decide;
     }
 
@@ -86,7 +87,8 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
         detail = `token audience ${c.aud} is not a trusted trust domain`;
         break decide;
       }
-      const maxTtl = mandate.fn(c.scope)?.maxTokenTtlSeconds ?? UNDECLARED_SCOPE_MAX_TTL_S;
+      const scoped = policy.functionOf(mandate, c.scope);
+      const maxTtl = scoped === -1 ? UNDECLARED_SCOPE_MAX_TTL_S : policy.maxTokenTtlSeconds(scoped);
       if (c.exp - c.iat > maxTtl) {
         reason = 'TOKEN_INVALID';
         detail = `token lifetime ${c.exp - c.iat}s exceeds maxTokenTtl ${maxTtl}s`;
@@ -123,10 +125,10 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
             : `token scope ${scope ?? ''} differs from the declared function`;
       break decide;
     }
-    const fn = mandate.fn(fr.name);
-    if (fn === undefined) {
+    const fn = policy.functionOf(mandate, fr.name);
+    if (fn === -1) {
       reason = 'FUNCTION_NOT_DECLARED';
-      detail = `function ${fr.name} is not declared by mandate ${mandate.doc.name}`;
+      detail = `function ${fr.name} is not declared by mandate ${policy.mandateName(mandate)}`;
       break decide;
     }
     pathEnd = checkRequestPath(facts.path);
@@ -135,7 +137,7 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
       detail = 'request path is not acceptable';
       break decide;
     }
-    actionIndex = fn.matchAction({
+    actionIndex = policy.matchAction(fn, {
       destinationPrincipal: facts.destinationPrincipal,
       host: host === null ? null : host.host,
       port: host === null ? null : host.port,
@@ -148,7 +150,7 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
       detail = `no action of function ${fr.name} matches target, method and path`;
       break decide;
     }
-    if (fn.tokenRequired && token === null) {
+    if (policy.tokenRequired(fn) && token === null) {
       reason = 'TOKEN_REQUIRED';
       detail = `function ${fr.name} requires a task token`;
       break decide;
@@ -157,9 +159,9 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
 
   // A request or identity failure stops before a mandate is looked up, so only the global
   // dry run can turn it into an allow.
-  const dryRun = env.globalDryRun || (mandate !== undefined && mandate.dryRun);
+  const found = mandate !== -1;
+  const dryRun = env.globalDryRun || (found && policy.dryRun(mandate));
 
-  const doc = mandate === undefined ? null : mandate.doc;
   return {
     decisionId,
     decision: reason === null || dryRun ? 'allow' : 'deny',
@@ -175,14 +177,14 @@ export function evaluate(env: EvaluateEnv, input: EvaluateInput, nowMs: number, 
     path: pathEnd < 0 ? requestPath(facts.path) : pathWithoutQuery(facts.path, pathEnd),
     function: fnName,
     functionVia: fnVia,
-    mandate: doc === null ? null : doc.name,
-    owner: doc === null ? null : doc.owner,
-    purpose: doc === null ? null : doc.purpose,
-    risk: doc === null ? null : doc.risk,
+    mandate: found ? policy.mandateName(mandate) : null,
+    owner: found ? policy.mandateOwner(mandate) : null,
+    purpose: found ? policy.mandatePurpose(mandate) : null,
+    risk: found ? policy.mandateRisk(mandate) : null,
     actionIndex,
     txn,
     tokenSha256: token === null ? null : token.sha256,
-    policyRevision: env.policy.revision,
+    policyRevision: policy.revision,
     detail,
   };
 }

@@ -4,7 +4,7 @@
  * did). Used by `mandate check`; never sent to a caller.
  */
 import { REASONS, type ReasonCode } from '../errors.js';
-import type { CompiledPolicy } from '../policy/compiled.js';
+import type { PolicySet } from '../policy/model.js';
 import type { Decision } from './types.js';
 
 const CHECKS: readonly { readonly name: string; readonly reasons: readonly ReasonCode[] }[] = Object.freeze([
@@ -32,7 +32,8 @@ export interface CheckStep {
   readonly result: 'pass' | 'fail' | 'skipped';
 }
 
-export function explainDecision(d: Decision, policy: CompiledPolicy | null): Record<string, unknown> {
+/** `set`: the documents the decision was made with (for the actions and their source locations), or null. */
+export function explainDecision(d: Decision, set: PolicySet | null): Record<string, unknown> {
   // ALLOWED and INTERNAL_ERROR belong to no check: every check passed, or none ran.
   const failing = CHECKS.findIndex((c) => c.reasons.includes(d.reason));
   const result = (i: number): CheckStep['result'] => {
@@ -43,15 +44,16 @@ export function explainDecision(d: Decision, policy: CompiledPolicy | null): Rec
   const steps: CheckStep[] = CHECKS.map((c, i) => ({ check: i, name: c.name, result: result(i) }));
   let action: unknown = null;
   let actions: unknown = null;
-  const mandate = d.source === null || policy === null ? undefined : policy.mandateFor(d.source);
-  const fn = mandate === undefined || d.function === null ? undefined : mandate.fn(d.function);
+  // The compiled index keeps the first of repeated subjects and function names; so does this.
+  const mandate = d.source === null || set === null ? undefined : set.mandates.find((m) => m.subject === d.source);
+  const fn = mandate === undefined || d.function === null ? undefined : mandate.functions.find((f) => f.name === d.function);
   if (fn !== undefined) {
     const describe = (i: number): Record<string, unknown> => {
-      const a = fn.spec.actions[i];
+      const a = fn.actions[i];
       return a === undefined ? {} : { index: i, target: a.target, methods: a.methods, paths: a.paths, location: a.location };
     };
     if (d.actionIndex >= 0) action = describe(d.actionIndex);
-    else if (d.reason === 'ACTION_NOT_PERMITTED') actions = fn.spec.actions.map((_, i) => describe(i));
+    else if (d.reason === 'ACTION_NOT_PERMITTED') actions = fn.actions.map((_, i) => describe(i));
   }
   const info = REASONS[d.reason];
   return {

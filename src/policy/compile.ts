@@ -1,239 +1,396 @@
 /**
  * PolicySet → the index the decision reads (src/policy/compiled.ts). Everything that can
  * be decided from policy text alone is decided here, once: subjects become Map keys,
- * targets are normalised (and grouped by target in functions with many actions), method
- * lists become Sets, path templates are pre-split. A lookup then costs one Map get, a
- * short scan and a few segment comparisons, however many mandates there are.
+ * function names and targets become small integers, targets are normalised, method lists
+ * become Sets and path templates are pre-split (both shared by every action that repeats
+ * them). A lookup then costs one Map get, a short scan of integers and a few segment
+ * comparisons, however many mandates there are.
+ *
+ * Layout. Each mandate, its functions and their actions sit next to each other in one
+ * Int32Array (`code`), in that order; a MandateRef or FunctionRef is an offset into it.
+ * At 100,000 mandates a decision's cost was cache and TLB misses, one per object it
+ * followed (mandate, document, function, action list, action, target string, ...); here a
+ * decision reads one stretch of a few adjacent cache lines plus small shared tables.
+ *
+ *   mandate at m (m even, so the review date can be read as a float64 at m >> 1):
+ *     [m+0, m+1] reviewBy (float64)   [m+2] ordinal   [m+3] flags   [m+4] function count
+ *     [m+5 + 2i] function-name id, [m+6 + 2i] FunctionRef of function i
+ *   function at f:
+ *     [f+0] flags   [f+1] maxTokenTtl seconds   [f+2] action count   [f+3] target index or -1
+ *     [f+4 + 4j ...] action j: target id, port, method-set id, template-list id
  */
-import type {
-  ActionRequest,
-  CompiledFunction,
-  CompiledMandate,
-  CompiledPolicy,
-} from './compiled.js';
+import type { ActionRequest, CompiledPolicy, FunctionRef, MandateRef } from './compiled.js';
 import { normalizeHost } from './hosts.js';
 import type { HostPort } from './hosts.js';
-import type { ActionSpec, FunctionSpec, MandateDoc, PolicySet } from './model.js';
+import type { ActionSpec, FunctionSpec, MandateDoc, PolicySet, Risk } from './model.js';
 import { compilePathTemplate, matchPathTemplateIn } from './paths.js';
 import type { PathTemplate } from './paths.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
 
-/** One action, ready to match. */
-interface CompiledAction {
-  /** Index in FunctionSpec.actions, returned by matchAction. */
-  readonly index: number;
-  /** The target: a SPIFFE ID, or a normalised host name. */
-  readonly key: string;
-  readonly spiffe: boolean;
-  /** 0 for a host target without port (any port matches), else the port required. */
-  readonly port: number;
-  /** null for `["*"]`. */
-  readonly methods: ReadonlySet<string> | null;
-  readonly templates: readonly PathTemplate[];
-}
+const M_ORDINAL = 2;
+const M_FLAGS = 3;
+const M_FN_COUNT = 4;
+const M_FN_TABLE = 5;
+const M_DRY_RUN = 1;
 
-const NO_ACTIONS: readonly CompiledAction[] = Object.freeze([]);
+const F_FLAGS = 0;
+const F_MAX_TTL = 1;
+const F_ACTION_COUNT = 2;
+const F_INDEX = 3;
+const F_ACTIONS = 4;
+const F_TOKEN_REQUIRED = 1;
+
+const A_SIZE = 4;
+const A_TARGET = 0;
+const A_PORT = 1;
+const A_METHODS = 2;
+const A_TEMPLATES = 3;
+
+/** A_PORT of a SPIFFE target (matched against the destination principal). */
+const SPIFFE = -1;
+/** A_TARGET of an action whose target the validator refused: equals no looked-up id. */
+const NO_TARGET = -2;
+
+/** Strings kept per mandate, in `info` at ordinal * INFO_SIZE. */
+const INFO_SIZE = 5;
+const I_NAME = 0;
+const I_OWNER = 1;
+const I_PURPOSE = 2;
+const I_RISK = 3;
+const I_REVIEW_BY = 4;
 
 /**
  * Functions with at most this many actions are matched by scanning them in order; larger
- * ones get a Map by target. A short scan touches less memory than a Map and its table,
- * which at 100,000 mandates is what a decision waits for.
+ * ones also get a Map from target id to their action positions. Scanning a few 16-byte
+ * records is cheaper than a Map lookup; scanning hundreds is not.
  */
 const SCAN_LIMIT = 8;
 
-function targetMatches(a: CompiledAction, req: ActionRequest): boolean {
-  if (a.spiffe) return a.key === req.destinationPrincipal;
-  return a.key === req.host && (a.port === 0 || a.port === req.port);
-}
+const NO_POSITIONS: Int32Array = new Int32Array(0);
 
-function methodAndPathMatch(a: CompiledAction, req: ActionRequest): boolean {
-  if (a.methods !== null && !a.methods.has(req.method)) return false;
-  const t = a.templates;
-  for (let j = 0; j < t.length; j++) {
-    if (matchPathTemplateIn(t[j]!, req.path, req.pathEnd)) return true;
-  }
-  return false;
-}
-
-/** The first action of `list` (in declaration order) matching the request, or -1. */
-function firstMatch(list: readonly CompiledAction[], req: ActionRequest): number {
-  for (let i = 0; i < list.length; i++) {
-    const a = list[i]!;
-    if (targetMatches(a, req) && methodAndPathMatch(a, req)) return a.index;
-  }
-  return -1;
-}
-
-class Fn implements CompiledFunction {
-  readonly tokenRequired: boolean;
-  readonly maxTokenTtlSeconds: number;
+class Policy implements CompiledPolicy {
+  readonly mandateCount: number;
 
   constructor(
-    readonly spec: FunctionSpec,
-    /** Every action, in declaration order. */
-    private readonly actions: readonly CompiledAction[],
-    /** For large functions only: the actions of each target, in declaration order. */
-    private readonly byTarget: ReadonlyMap<string, readonly CompiledAction[]> | null,
+    readonly revision: string,
+    readonly documents: PolicySet | null,
+    readonly subjectTrustDomains: ReadonlySet<string>,
+    private readonly subjects: ReadonlyMap<string, MandateRef>,
+    private readonly code: Int32Array,
+    /** A float64 view of `code`'s buffer, for the review dates. */
+    private readonly dates: Float64Array,
+    private readonly info: readonly (string | null)[],
+    private readonly functionIds: ReadonlyMap<string, number>,
+    private readonly targetIds: ReadonlyMap<string, number>,
+    /** null for `["*"]`. */
+    private readonly methodSets: readonly (ReadonlySet<string> | null)[],
+    private readonly templateLists: readonly (readonly PathTemplate[])[],
+    /** For functions with many actions: target id → positions of its actions, ascending. */
+    private readonly targetIndexes: readonly ReadonlyMap<number, Int32Array>[],
   ) {
-    this.tokenRequired = spec.taskToken === 'required';
-    this.maxTokenTtlSeconds = spec.maxTokenTtlSeconds;
+    this.mandateCount = subjects.size;
+  }
+
+  mandateOf(subject: string): MandateRef {
+    return this.subjects.get(subject) ?? -1;
+  }
+
+  mandateName(m: MandateRef): string {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_NAME] as string;
+  }
+
+  mandateOwner(m: MandateRef): string {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_OWNER] as string;
+  }
+
+  mandatePurpose(m: MandateRef): string {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_PURPOSE] as string;
+  }
+
+  mandateRisk(m: MandateRef): Risk {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_RISK] as Risk;
+  }
+
+  reviewByText(m: MandateRef): string | null {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_REVIEW_BY] ?? null;
+  }
+
+  reviewBy(m: MandateRef): number {
+    return this.dates[m >> 1]!;
+  }
+
+  dryRun(m: MandateRef): boolean {
+    return (this.code[m + M_FLAGS]! & M_DRY_RUN) !== 0;
+  }
+
+  functionOf(m: MandateRef, name: string): FunctionRef {
+    const id = this.functionIds.get(name);
+    if (id === undefined) return -1;
+    const code = this.code;
+    const end = m + M_FN_TABLE + 2 * code[m + M_FN_COUNT]!;
+    for (let s = m + M_FN_TABLE; s < end; s += 2) {
+      if (code[s] === id) return code[s + 1]!;
+    }
+    return -1;
+  }
+
+  tokenRequired(f: FunctionRef): boolean {
+    return (this.code[f + F_FLAGS]! & F_TOKEN_REQUIRED) !== 0;
+  }
+
+  maxTokenTtlSeconds(f: FunctionRef): number {
+    return this.code[f + F_MAX_TTL]!;
   }
 
   /**
-   * The first action in declaration order (SPEC) matching target, method and path.
-   * Large functions look up the request's principal and host and take the earlier of the
-   * two candidates. Allocation-free.
+   * The first action in declaration order (SPEC) matching target, method and path: the
+   * request's principal and host become target ids (-1 when no action names them), then
+   * the function's actions are scanned, or for large functions only those of the two ids.
+   * Allocation-free.
    */
-  matchAction(req: ActionRequest): number {
-    if (this.byTarget === null) return firstMatch(this.actions, req);
-    const p = req.destinationPrincipal === '' ? -1 : firstMatch(this.byTarget.get(req.destinationPrincipal) ?? NO_ACTIONS, req);
-    const h = req.host === null ? -1 : firstMatch(this.byTarget.get(req.host) ?? NO_ACTIONS, req);
+  matchAction(f: FunctionRef, req: ActionRequest): number {
+    const principal = req.destinationPrincipal === '' ? -1 : (this.targetIds.get(req.destinationPrincipal) ?? -1);
+    const host = req.host === null ? -1 : (this.targetIds.get(req.host) ?? -1);
+    if (principal === -1 && host === -1) return -1;
+    const index = this.code[f + F_INDEX]!;
+    if (index === -1) {
+      const n = this.code[f + F_ACTION_COUNT]!;
+      for (let j = 0; j < n; j++) {
+        if (this.actionMatches(f + F_ACTIONS + j * A_SIZE, principal, host, req)) return j;
+      }
+      return -1;
+    }
+    const byTarget = this.targetIndexes[index]!;
+    const p = principal === -1 ? -1 : this.firstOf(f, byTarget.get(principal) ?? NO_POSITIONS, principal, host, req);
+    const h = host === -1 ? -1 : this.firstOf(f, byTarget.get(host) ?? NO_POSITIONS, principal, host, req);
     if (p < 0) return h;
     if (h < 0) return p;
     return p < h ? p : h;
   }
-}
 
-class Mandate implements CompiledMandate {
-  readonly dryRun: boolean;
-  readonly reviewBy: number;
-
-  constructor(
-    readonly doc: MandateDoc,
-    /** Function names and their compiled functions, in the same order; few per mandate. */
-    private readonly names: readonly string[],
-    private readonly fns: readonly CompiledFunction[],
-  ) {
-    this.dryRun = doc.mode === 'dry-run';
-    this.reviewBy = doc.reviewBy ?? Number.POSITIVE_INFINITY;
-  }
-
-  fn(name: string): CompiledFunction | undefined {
-    const names = this.names;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] === name) return this.fns[i];
+  private firstOf(f: FunctionRef, positions: Int32Array, principal: number, host: number, req: ActionRequest): number {
+    for (let k = 0; k < positions.length; k++) {
+      const j = positions[k]!;
+      if (this.actionMatches(f + F_ACTIONS + j * A_SIZE, principal, host, req)) return j;
     }
-    return undefined;
-  }
-}
-
-class Policy implements CompiledPolicy {
-  readonly revision: string;
-  readonly mandateCount: number;
-
-  constructor(
-    readonly set: PolicySet,
-    private readonly bySubject: ReadonlyMap<string, CompiledMandate>,
-    readonly subjectTrustDomains: ReadonlySet<string>,
-  ) {
-    this.revision = set.revision;
-    this.mandateCount = bySubject.size;
+    return -1;
   }
 
-  mandateFor(subject: string): CompiledMandate | undefined {
-    return this.bySubject.get(subject);
+  /** The action at `a`: a SPIFFE target needs the principal, a host target the host (and port, if it names one). */
+  private actionMatches(a: number, principal: number, host: number, req: ActionRequest): boolean {
+    const code = this.code;
+    const target = code[a + A_TARGET]!;
+    const port = code[a + A_PORT]!;
+    if (port === SPIFFE) {
+      if (target !== principal) return false;
+    } else if (target !== host || (port !== 0 && port !== req.port)) {
+      return false;
+    }
+    const methods = this.methodSets[code[a + A_METHODS]!]!;
+    if (methods !== null && !methods.has(req.method)) return false;
+    const templates = this.templateLists[code[a + A_TEMPLATES]!]!;
+    for (let t = 0; t < templates.length; t++) {
+      if (matchPathTemplateIn(templates[t]!, req.path, req.pathEnd)) return true;
+    }
+    return false;
   }
 }
 
 /**
- * Work shared across one compile. Large estates repeat the same paths, method lists and
- * hosts across thousands of mandates; compiled parts are immutable, so one instance serves
- * them all: fewer allocations and a smaller resident index (see docs/policy.md). Whole
- * actions are not shared: their targets vary, and building a key per action cost more
- * compile time (57% of it at 10,000 mandates) than the objects it saved.
+ * Tables filled during one compile. Large estates repeat the same function names,
+ * targets, method lists and paths across thousands of mandates: each distinct one is
+ * stored once and referred to by number.
  */
-interface Shared {
-  readonly templates: Map<string, readonly PathTemplate[]>;
-  readonly methods: Map<string, ReadonlySet<string> | null>;
-  readonly hosts: Map<string, HostPort | null>;
-}
+class Tables {
+  readonly functionIds = new Map<string, number>();
+  readonly targetIds = new Map<string, number>();
+  readonly methodIds = new Map<string, number>();
+  readonly methodSets: (ReadonlySet<string> | null)[] = [];
+  readonly templateIds = new Map<string, number>();
+  readonly templateLists: (readonly PathTemplate[])[] = [];
+  readonly hosts = new Map<string, HostPort | null>();
+  readonly targetIndexes: ReadonlyMap<number, Int32Array>[] = [];
 
-function templatesFor(paths: readonly string[], shared: Shared): readonly PathTemplate[] {
-  const key = paths.join('\n'); // a template cannot contain a newline
-  let list = shared.templates.get(key);
-  if (list === undefined) {
-    const out: PathTemplate[] = [];
-    for (const p of paths) {
-      // The validator has already refused bad templates; one that still fails never matches.
-      const r = compilePathTemplate(p);
-      if (r.template !== null) out.push(r.template);
+  idOf(map: Map<string, number>, key: string): number {
+    let id = map.get(key);
+    if (id === undefined) {
+      id = map.size;
+      map.set(key, id);
     }
-    list = Object.freeze(out.slice());
-    shared.templates.set(key, list);
+    return id;
   }
-  return list;
-}
 
-function methodsFor(methods: readonly string[], shared: Shared): ReadonlySet<string> | null {
-  const key = methods.join(' ');
-  let set = shared.methods.get(key);
-  if (set === undefined) {
-    set = methods.length === 1 && methods[0] === '*' ? null : new Set(methods);
-    shared.methods.set(key, set);
-  }
-  return set;
-}
-
-function hostFor(target: string, shared: Shared): HostPort | null {
-  let hp = shared.hosts.get(target);
-  if (hp === undefined) {
-    hp = normalizeHost(target);
-    shared.hosts.set(target, hp);
-  }
-  return hp;
-}
-
-/** The compiled action at `index` of a function; null when its target is unusable. */
-function actionFor(index: number, a: ActionSpec, shared: Shared): CompiledAction | null {
-  const templates = templatesFor(a.paths, shared);
-  const methods = methodsFor(a.methods, shared);
-  if (a.target.startsWith('spiffe://')) return { index, key: a.target, spiffe: true, port: 0, methods, templates };
-  const hp = hostFor(a.target, shared);
-  // null: refused by the validator; never matches.
-  return hp === null ? null : { index, key: hp.host, spiffe: false, port: hp.port ?? 0, methods, templates };
-}
-
-function compileFunction(spec: FunctionSpec, shared: Shared): CompiledFunction {
-  const actions: CompiledAction[] = [];
-  for (let index = 0; index < spec.actions.length; index++) {
-    const a = actionFor(index, spec.actions[index]!, shared);
-    if (a !== null) actions.push(a);
-  }
-  let byTarget: Map<string, CompiledAction[]> | null = null;
-  if (actions.length > SCAN_LIMIT) {
-    // SPIFFE IDs contain "://" and host names cannot, so one Map holds both kinds.
-    byTarget = new Map();
-    for (const a of actions) {
-      const list = byTarget.get(a.key);
-      if (list === undefined) byTarget.set(a.key, [a]);
-      else list.push(a);
+  methods(list: readonly string[]): number {
+    const key = list.join(' ');
+    let id = this.methodIds.get(key);
+    if (id === undefined) {
+      id = this.methodSets.length;
+      this.methodSets.push(list.length === 1 && list[0] === '*' ? null : new Set(list));
+      this.methodIds.set(key, id);
     }
+    return id;
   }
-  // slice(): an exact-size copy; arrays grown by push keep spare capacity.
-  return new Fn(spec, actions.slice(), byTarget);
+
+  templates(paths: readonly string[]): number {
+    const key = paths.join('\n'); // a template cannot contain a newline
+    let id = this.templateIds.get(key);
+    if (id === undefined) {
+      const out: PathTemplate[] = [];
+      for (const p of paths) {
+        // The validator has already refused bad templates; one that still fails never matches.
+        const r = compilePathTemplate(p);
+        if (r.template !== null) out.push(r.template);
+      }
+      id = this.templateLists.length;
+      this.templateLists.push(Object.freeze(out.slice()));
+      this.templateIds.set(key, id);
+    }
+    return id;
+  }
+
+  host(target: string): HostPort | null {
+    let hp = this.hosts.get(target);
+    if (hp === undefined) {
+      hp = normalizeHost(target);
+      this.hosts.set(target, hp);
+    }
+    return hp;
+  }
+}
+
+/** The mandates and functions a compile keeps: the first of repeated subjects or function names. */
+interface Kept {
+  readonly doc: MandateDoc;
+  readonly functions: readonly FunctionSpec[];
+}
+
+function keptMandates(set: PolicySet): Kept[] {
+  const seen = new Set<string>();
+  const out: Kept[] = [];
+  for (const doc of set.mandates) {
+    // The validator refuses duplicate subjects and function names; should one slip
+    // through, the first wins.
+    if (seen.has(doc.subject)) continue;
+    seen.add(doc.subject);
+    const names = new Set<string>();
+    const functions: FunctionSpec[] = [];
+    for (const f of doc.functions) {
+      if (names.has(f.name)) continue;
+      names.add(f.name);
+      functions.push(f);
+    }
+    out.push({ doc, functions });
+  }
+  return out;
+}
+
+/** Int32 slots of a mandate with its functions and actions, rounded up to keep the next one even. */
+function slotsOf(k: Kept): number {
+  let n = M_FN_TABLE + 2 * k.functions.length;
+  for (const f of k.functions) n += F_ACTIONS + A_SIZE * f.actions.length;
+  return n + (n & 1);
+}
+
+function writeAction(code: Int32Array, a: number, spec: ActionSpec, tables: Tables): void {
+  code[a + A_METHODS] = tables.methods(spec.methods);
+  code[a + A_TEMPLATES] = tables.templates(spec.paths);
+  if (spec.target.startsWith('spiffe://')) {
+    code[a + A_TARGET] = tables.idOf(tables.targetIds, spec.target);
+    code[a + A_PORT] = SPIFFE;
+    return;
+  }
+  const hp = tables.host(spec.target);
+  // null: refused by the validator; never matches. SPIFFE IDs contain "://" and host
+  // names cannot, so one id space serves both kinds (A_PORT tells them apart).
+  code[a + A_TARGET] = hp === null ? NO_TARGET : tables.idOf(tables.targetIds, hp.host);
+  code[a + A_PORT] = hp === null || hp.port === null ? 0 : hp.port;
+}
+
+/** Writes function `spec` at `f`; returns the offset after it. */
+function writeFunction(code: Int32Array, f: number, spec: FunctionSpec, tables: Tables): number {
+  const n = spec.actions.length;
+  code[f + F_FLAGS] = spec.taskToken === 'required' ? F_TOKEN_REQUIRED : 0;
+  code[f + F_MAX_TTL] = spec.maxTokenTtlSeconds;
+  code[f + F_ACTION_COUNT] = n;
+  for (let j = 0; j < n; j++) writeAction(code, f + F_ACTIONS + j * A_SIZE, spec.actions[j]!, tables);
+  code[f + F_INDEX] = n > SCAN_LIMIT ? indexByTarget(code, f, n, tables) : -1;
+  return f + F_ACTIONS + n * A_SIZE;
+}
+
+function indexByTarget(code: Int32Array, f: number, n: number, tables: Tables): number {
+  const lists = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) {
+    const target = code[f + F_ACTIONS + j * A_SIZE + A_TARGET]!;
+    if (target === NO_TARGET) continue;
+    const list = lists.get(target);
+    if (list === undefined) lists.set(target, [j]);
+    else list.push(j);
+  }
+  const byTarget = new Map<number, Int32Array>();
+  for (const [target, positions] of lists) byTarget.set(target, Int32Array.from(positions));
+  tables.targetIndexes.push(byTarget);
+  return tables.targetIndexes.length - 1;
+}
+
+export interface CompileOptions {
+  /** Keep the documents reachable as `documents` (for explanations with source locations). */
+  readonly keepDocuments?: boolean;
 }
 
 /**
  * Builds the index of a validated PolicySet. Not on the request path; callers compile a
  * set off the hot path and swap the result in whole.
  */
-export function compilePolicy(set: PolicySet): CompiledPolicy {
-  const bySubject = new Map<string, CompiledMandate>();
+export function compilePolicy(set: PolicySet, opts: CompileOptions = {}): CompiledPolicy {
+  const kept = keptMandates(set);
+  let slots = 0;
+  for (const k of kept) slots += slotsOf(k);
+  const buffer = new ArrayBuffer(slots * 4);
+  const code = new Int32Array(buffer);
+  const dates = new Float64Array(buffer);
+  const info: (string | null)[] = new Array<string | null>(kept.length * INFO_SIZE).fill(null);
+  const subjects = new Map<string, MandateRef>();
   const domains = new Set<string>();
-  const shared: Shared = { templates: new Map(), methods: new Map(), hosts: new Map() };
-  for (const doc of set.mandates) {
-    const names: string[] = [];
-    const fns: CompiledFunction[] = [];
-    for (const f of doc.functions) {
-      // The validator refuses repeated function names; should one slip through, the first wins.
-      if (names.includes(f.name)) continue;
-      names.push(f.name);
-      fns.push(compileFunction(f, shared));
-    }
-    // The validator refuses duplicate subjects; should one slip through, the first wins.
-    if (!bySubject.has(doc.subject)) bySubject.set(doc.subject, new Mandate(doc, names.slice(), fns.slice()));
+  const tables = new Tables();
+
+  let m = 0;
+  for (let ordinal = 0; ordinal < kept.length; ordinal++) {
+    const { doc, functions } = kept[ordinal]!;
+    subjects.set(doc.subject, m);
     const td = spiffeTrustDomain(doc.subject);
     if (td !== null) domains.add(td);
+    const at = ordinal * INFO_SIZE;
+    info[at + I_NAME] = doc.name;
+    info[at + I_OWNER] = doc.owner;
+    info[at + I_PURPOSE] = doc.purpose;
+    info[at + I_RISK] = doc.risk;
+    info[at + I_REVIEW_BY] = doc.reviewByText;
+
+    dates[m >> 1] = doc.reviewBy ?? Number.POSITIVE_INFINITY;
+    code[m + M_ORDINAL] = ordinal;
+    code[m + M_FLAGS] = doc.mode === 'dry-run' ? M_DRY_RUN : 0;
+    code[m + M_FN_COUNT] = functions.length;
+    let f = m + M_FN_TABLE + 2 * functions.length;
+    for (let i = 0; i < functions.length; i++) {
+      code[m + M_FN_TABLE + 2 * i] = tables.idOf(tables.functionIds, functions[i]!.name);
+      code[m + M_FN_TABLE + 2 * i + 1] = f;
+      f = writeFunction(code, f, functions[i]!, tables);
+    }
+    m = f + (f & 1);
   }
-  return new Policy(set, bySubject, domains);
+
+  return new Policy(
+    set.revision,
+    opts.keepDocuments === true ? set : null,
+    domains,
+    subjects,
+    code,
+    dates,
+    info,
+    tables.functionIds,
+    tables.targetIds,
+    tables.methodSets,
+    tables.templateLists,
+    tables.targetIndexes,
+  );
 }

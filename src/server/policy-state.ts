@@ -22,6 +22,8 @@ export interface PolicyStateOptions {
   readonly globalDryRun: boolean;
   readonly revocations: RevocationView;
   readonly onReload: (outcome: ReloadOutcome) => void;
+  /** Keep each set's documents with its compiled index (`mandate check` explains with them); the server does not. */
+  readonly keepDocuments?: boolean;
 }
 
 export class PolicyState {
@@ -71,7 +73,7 @@ export class PolicyState {
         // compiling these files again would give, so the compile is skipped.
         outcome = { ok: true, revision: result.set.revision, mandates: this.current.policy.mandateCount, changed: false };
       } else {
-        const policy = compilePolicy(result.set);
+        const policy = compilePolicy(result.set, { keepDocuments: this.opts.keepDocuments === true });
         this.current = Object.freeze({
           policy,
           trustedDomains: this.configuredDomains ?? policy.subjectTrustDomains,

@@ -100,20 +100,20 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     }
     const policy = deps.getPolicy();
     if (policy === null) return [S.UNAVAILABLE, MSG.noPolicy];
-    const mandate = policy.mandateFor(caller);
-    if (mandate === undefined) return [S.PERMISSION_DENIED, MSG.noMandate];
+    const mandate = policy.mandateOf(caller);
+    if (mandate === -1) return [S.PERMISSION_DENIED, MSG.noMandate];
     const nowMs = deps.now();
-    if (nowMs >= mandate.reviewBy) return [S.PERMISSION_DENIED, MSG.mandateExpired];
-    const fn = mandate.fn(fnName);
-    if (fn === undefined) return [S.PERMISSION_DENIED, MSG.undeclared];
+    if (nowMs >= policy.reviewBy(mandate)) return [S.PERMISSION_DENIED, MSG.mandateExpired];
+    const fn = policy.functionOf(mandate, fnName);
+    if (fn === -1) return [S.PERMISSION_DENIED, MSG.undeclared];
 
-    const max = Math.min(fn.maxTokenTtlSeconds, MAX_TOKEN_TTL_SECONDS);
+    const max = Math.min(policy.maxTokenTtlSeconds(fn), MAX_TOKEN_TTL_SECONDS);
     const ttl = ttlRequested === 0 ? max : Math.min(ttlRequested, max);
     const { token, claims } = await deps.signer.issue({ sub: caller, scope: fnName, ttlSeconds: ttl, tctx, reqWl: caller }, nowMs);
     issued.set(claims.txn, { sub: caller, expMs: claims.exp * 1000 });
     await deps.revocations.recordIssued?.(claims.txn, caller, claims.exp * 1000);
     deps.onIssued(fnName);
-    log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: mandate.doc.name }, 'task token issued');
+    log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: policy.mandateName(mandate) }, 'task token issued');
     return { token, txn: claims.txn, expires_at: claims.exp, ttl_seconds: ttl };
   }
 

@@ -63,36 +63,59 @@ function req(destinationPrincipal: string, host: string, method: string, path: s
 
 const API = 'spiffe://prod.example.org/ns/b/sa/api';
 
+const WORKER_ID = 'spiffe://prod.example.org/ns/a/sa/worker';
+const WIDE_ID = 'spiffe://prod.example.org/ns/a/sa/wide';
+
 describe('compilePolicy', () => {
   it('indexes mandates by exact subject', () => {
     expect(policy.mandateCount).toBe(3);
     expect(policy.revision).toBe(set.revision);
-    expect(policy.set).toBe(set);
-    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')?.doc.name).toBe('worker');
-    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/Worker')).toBeUndefined();
-    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker/')).toBeUndefined();
-    expect(policy.mandateFor('')).toBeUndefined();
+    expect(policy.mandateName(policy.mandateOf(WORKER_ID))).toBe('worker');
+    expect(policy.mandateOf('spiffe://prod.example.org/ns/a/sa/Worker')).toBe(-1);
+    expect(policy.mandateOf(`${WORKER_ID}/`)).toBe(-1);
+    expect(policy.mandateOf('')).toBe(-1);
+    expect(policy.mandateOf('__proto__')).toBe(-1);
     expect([...policy.subjectTrustDomains].sort()).toEqual(['ci.example.org', 'prod.example.org']);
-    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/wide')?.doc.name).toBe('wide');
+    expect(policy.mandateName(policy.mandateOf(WIDE_ID))).toBe('wide');
   });
 
-  it('carries mode, review date and function rules', () => {
-    const worker = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!;
-    const agent = policy.mandateFor('spiffe://ci.example.org/repo/acme/api')!;
-    expect([worker.dryRun, worker.reviewBy]).toEqual([false, Date.UTC(2027, 2, 1)]);
-    expect([agent.dryRun, agent.reviewBy]).toEqual([true, Number.POSITIVE_INFINITY]);
-    expect(worker.fn('mixed')).toMatchObject({ tokenRequired: false, maxTokenTtlSeconds: 120 });
-    expect(worker.fn('plain')).toMatchObject({ tokenRequired: true, maxTokenTtlSeconds: 300 });
-    expect(agent.fn('plain')).toMatchObject({ tokenRequired: false, maxTokenTtlSeconds: 900 });
+  it('keeps the documents only when asked', () => {
+    expect(policy.documents).toBeNull();
+    expect(compilePolicy(set, { keepDocuments: true }).documents).toBe(set);
+  });
+
+  it('carries what the decision log and the checks need of each mandate', () => {
+    const worker = policy.mandateOf(WORKER_ID);
+    const agent = policy.mandateOf('spiffe://ci.example.org/repo/acme/api');
+    const wide = policy.mandateOf(WIDE_ID);
+    const doc = (name: string) => set.mandates.find((m) => m.name === name)!;
+    for (const [m, name] of [[worker, 'worker'], [agent, 'agent'], [wide, 'wide']] as const) {
+      const d = doc(name);
+      expect([policy.mandateName(m), policy.mandateOwner(m), policy.mandatePurpose(m), policy.mandateRisk(m)])
+        .toEqual([d.name, d.owner, d.purpose, d.risk]);
+    }
+    expect([policy.dryRun(worker), policy.reviewBy(worker), policy.reviewByText(worker)]).toEqual([false, Date.UTC(2027, 2, 1), '2027-03-01']);
+    expect([policy.dryRun(agent), policy.reviewBy(agent), policy.reviewByText(agent)]).toEqual([true, Number.POSITIVE_INFINITY, null]);
+    expect(policy.mandateRisk(worker)).toBe('high');
+    const rules = (m: number, name: string) => {
+      const f = policy.functionOf(m, name);
+      return [policy.tokenRequired(f), policy.maxTokenTtlSeconds(f)];
+    };
+    expect(rules(worker, 'mixed')).toEqual([false, 120]);
+    expect(rules(worker, 'plain')).toEqual([true, 300]);
+    expect(rules(agent, 'plain')).toEqual([false, 900]);
+    // Functions are the mandate's own: "mixed" of wide is not "mixed" of worker.
+    expect(policy.functionOf(wide, 'mixed')).not.toBe(policy.functionOf(worker, 'mixed'));
+    expect(policy.functionOf(agent, 'mixed')).toBe(-1);
   });
 
   it.each(['missing', 'Mixed', '__proto__', 'constructor', 'toString', ''])('has no function %j', (name) => {
-    expect(policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!.fn(name)).toBeUndefined();
+    expect(policy.functionOf(policy.mandateOf(WORKER_ID), name)).toBe(-1);
   });
 
-  const mixed = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/worker')!.fn('mixed')!;
-  const wide = policy.mandateFor('spiffe://prod.example.org/ns/a/sa/wide')!.fn('mixed')!;
-  const wideSpecLength = wide.spec.actions.length;
+  const mixed = policy.functionOf(policy.mandateOf(WORKER_ID), 'mixed');
+  const wide = policy.functionOf(policy.mandateOf(WIDE_ID), 'mixed');
+  const wideSpecLength = set.mandates.find((m) => m.name === 'wide')!.functions[0]!.actions.length;
   it.each([
     ['SPIFFE target by principal', req(API, 'anything.example', 'POST', '/v1/items/7'), 0],
     ['SPIFFE target ignores the host', req('', API, 'POST', '/v1/items/7'), -1],
@@ -116,9 +139,9 @@ describe('compilePolicy', () => {
     ['both principal and host: the earlier action wins, other way', req(API, 'ledger.internal', 'POST', '/v1/items/1'), 0],
     ['no target at all', req('', '', 'GET', '/'), -1],
   ])('%s', (_name, request, want) => {
-    expect(mixed.matchAction(request)).toBe(want);
+    expect(policy.matchAction(mixed, request)).toBe(want);
     // A function indexed by target gives the same first match.
-    expect(wide.matchAction(request)).toBe(want);
+    expect(policy.matchAction(wide, request)).toBe(want);
   });
 
   it.each([
@@ -130,11 +153,11 @@ describe('compilePolicy', () => {
     ['an indexed principal with the wrong path', req('spiffe://prod.example.org/ns/pad/sa/p3', '', 'GET', '/p/4'), -1],
   ])('indexed function: %s', (_name, request, want) => {
     expect(wideSpecLength).toBe(21);
-    expect(wide.matchAction(request)).toBe(want);
+    expect(policy.matchAction(wide, request)).toBe(want);
   });
 
   it('compiles an empty set', () => {
     const p = compilePolicy(loadedSet(parsePolicyTexts([{ name: 'e.yaml', text: '' }])));
-    expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateFor('spiffe://a/b')]).toEqual([0, 0, undefined]);
+    expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateOf('spiffe://a/b')]).toEqual([0, 0, -1]);
   });
 });

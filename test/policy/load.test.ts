@@ -151,6 +151,18 @@ describe('reuse of unchanged files', () => {
     expect(fresh.mandates[0]).toEqual(first.mandates[0]);
   });
 
+  it('keeps nothing for reuse when a load has more documents than the budget', async () => {
+    await write('p/a.yaml', mandate('a'));
+    await write('p/b.yaml', mandate('b'));
+    const first = ok(await loadPolicySet(['p'], { cwd: root, maxCachedDocuments: 1 }));
+    const second = ok(await loadPolicySet(['p'], { cwd: root }));
+    expect(second.mandates[0]).not.toBe(first.mandates[0]); // nothing was kept
+    expect(second.mandates[0]).toEqual(first.mandates[0]);
+    const third = ok(await loadPolicySet(['p'], { cwd: root, maxCachedDocuments: 2 }));
+    expect(third.mandates[0]).toBe(second.mandates[0]); // within budget: kept and reused
+    expect(ok(await loadPolicySet(['p'], { cwd: root })).mandates[1]).toBe(third.mandates[1]);
+  });
+
   it('still checks rules across files when only one file changed', async () => {
     await write('p/a.yaml', mandate('a'));
     await write('p/b.yaml', mandate('b'));
