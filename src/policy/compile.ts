@@ -16,7 +16,7 @@
  *     [m+0, m+1] reviewBy (float64)   [m+2] ordinal   [m+3] flags   [m+4] function count
  *     [m+5 + 2i] function-name id, [m+6 + 2i] FunctionRef of function i
  *   function at f:
- *     [f+0] flags   [f+1] maxTokenTtl seconds   [f+2] action count   [f+3] target index or -1
+ *     [f+0] flags (token required, has SPIFFE targets, has host targets)   [f+1] maxTokenTtl seconds   [f+2] action count   [f+3] target index or -1
  *     [f+4 + 4j ...] action j: target id, port, method-set id, template-list id
  */
 import type { ActionRequest, CompiledPolicy, FunctionRef, MandateRef } from './compiled.js';
@@ -39,6 +39,9 @@ const F_ACTION_COUNT = 2;
 const F_INDEX = 3;
 const F_ACTIONS = 4;
 const F_TOKEN_REQUIRED = 1;
+/** Flags telling which request target the function's actions can match, so only that one is looked up. */
+const F_HAS_SPIFFE = 2;
+const F_HAS_HOST = 4;
 
 const A_SIZE = 4;
 const A_TARGET = 0;
@@ -144,13 +147,15 @@ class Policy implements CompiledPolicy {
 
   /**
    * The first action in declaration order (SPEC) matching target, method and path: the
-   * request's principal and host become target ids (-1 when no action names them), then
-   * the function's actions are scanned, or for large functions only those of the two ids.
-   * Allocation-free.
+   * request's principal and host become target ids (-1 when no action names them; each
+   * looked up only if the function has actions of that kind), then the function's actions
+   * are scanned, or for large functions only those of the two ids. Allocation-free.
    */
   matchAction(f: FunctionRef, req: ActionRequest): number {
-    const principal = req.destinationPrincipal === '' ? -1 : (this.targetIds.get(req.destinationPrincipal) ?? -1);
-    const host = req.host === null ? -1 : (this.targetIds.get(req.host) ?? -1);
+    const flags = this.code[f + F_FLAGS]!;
+    const principal =
+      (flags & F_HAS_SPIFFE) === 0 || req.destinationPrincipal === '' ? -1 : (this.targetIds.get(req.destinationPrincipal) ?? -1);
+    const host = (flags & F_HAS_HOST) === 0 || req.host === null ? -1 : (this.targetIds.get(req.host) ?? -1);
     if (principal === -1 && host === -1) return -1;
     const index = this.code[f + F_INDEX]!;
     if (index === -1) {
@@ -309,10 +314,16 @@ function writeAction(code: Int32Array, a: number, spec: ActionSpec, tables: Tabl
 /** Writes function `spec` at `f`; returns the offset after it. */
 function writeFunction(code: Int32Array, f: number, spec: FunctionSpec, tables: Tables): number {
   const n = spec.actions.length;
-  code[f + F_FLAGS] = spec.taskToken === 'required' ? F_TOKEN_REQUIRED : 0;
+  let flags = spec.taskToken === 'required' ? F_TOKEN_REQUIRED : 0;
+  for (let j = 0; j < n; j++) {
+    const a = f + F_ACTIONS + j * A_SIZE;
+    writeAction(code, a, spec.actions[j]!, tables);
+    if (code[a + A_PORT] === SPIFFE) flags |= F_HAS_SPIFFE;
+    else if (code[a + A_TARGET] !== NO_TARGET) flags |= F_HAS_HOST;
+  }
+  code[f + F_FLAGS] = flags;
   code[f + F_MAX_TTL] = spec.maxTokenTtlSeconds;
   code[f + F_ACTION_COUNT] = n;
-  for (let j = 0; j < n; j++) writeAction(code, f + F_ACTIONS + j * A_SIZE, spec.actions[j]!, tables);
   code[f + F_INDEX] = n > SCAN_LIMIT ? indexByTarget(code, f, n, tables) : -1;
   return f + F_ACTIONS + n * A_SIZE;
 }

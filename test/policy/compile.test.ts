@@ -156,6 +156,14 @@ describe('compilePolicy', () => {
     expect(policy.matchAction(wide, request)).toBe(want);
   });
 
+  it.each([
+    ['host-only function: the host', req('', 'api.internal:80', 'GET', '/'), 0],
+    ['host-only function: a principal that spells the host', req('api.internal', '', 'GET', '/'), -1],
+    ['host-only function: a SPIFFE principal', req(API, '', 'GET', '/'), -1],
+  ])('%s', (_name, request, want) => {
+    expect(policy.matchAction(policy.functionOf(policy.mandateOf(WORKER_ID), 'plain'), request)).toBe(want);
+  });
+
   it('compiles an empty set', () => {
     const p = compilePolicy(loadedSet(parsePolicyTexts([{ name: 'e.yaml', text: '' }])));
     expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateOf('spiffe://a/b')]).toEqual([0, 0, -1]);
