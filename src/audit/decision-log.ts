@@ -108,7 +108,9 @@ function takeEntry(slot: Slot): DecisionLogEntry {
 }
 
 export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
-  const threshold = LEVEL_RANK[opts.level] ?? INFO;
+  // No decision line is more severe than error (INTERNAL_ERROR); at fatal those are still
+  // written (docs/observability.md), so fatal filters decisions like error.
+  const threshold = Math.min(LEVEL_RANK[opts.level] ?? INFO, opts.level === 'fatal' ? ERROR : Infinity);
   const capacity = Math.max(1, Math.floor(opts.bufferLimit ?? DEFAULT_BUFFER_LIMIT));
   const ring: Slot[] = Array.from({ length: capacity }, newSlot);
   let head = 0; // next to drain

@@ -108,6 +108,7 @@ describe('decision log to a file', () => {
     ['info', ['d-1', 'd-2', 'd-3', 'd-4']],
     ['warn', ['d-2', 'd-3', 'd-4']],
     ['error', ['d-4']],
+    ['fatal', ['d-4']],
     ['silent', []],
   ] as const)('at level %s writes %j', async (level, ids) => {
     const file = join(dir, 'decisions.log');
