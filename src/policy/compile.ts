@@ -16,7 +16,8 @@
  *     [m+0, m+1] reviewBy (float64)   [m+2] ordinal   [m+3] flags   [m+4] function count
  *     [m+5 + 2i] function-name id, [m+6 + 2i] FunctionRef of function i
  *   function at f:
- *     [f+0] flags (token required, has SPIFFE targets, has host targets)   [f+1] maxTokenTtl seconds   [f+2] action count   [f+3] target index or -1
+ *     [f+0] flags (token required, has SPIFFE targets, has host targets)
+ *     [f+1] maxTokenTtl seconds   [f+2] action count   [f+3] target index or -1
  *     [f+4 + 4j ...] action j: target id, port, method-set id, template-list id
  */
 import type { ActionRequest, CompiledPolicy, FunctionRef, MandateRef } from './compiled.js';

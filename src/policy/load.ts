@@ -104,7 +104,6 @@ function checkFile(f: PolicyText, intern: Interner): FileResult {
   }
 }
 
-
 /**
  * Documents the reuse cache may hold. Above this, a load keeps nothing for the next one:
  * the documents of a large estate cost several times its text in memory (about 140 MB
