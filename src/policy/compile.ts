@@ -27,6 +27,7 @@ import type { ActionSpec, FunctionSpec, MandateDoc, PolicySet, Risk } from './mo
 import { compilePathTemplate, matchPathTemplateIn } from './paths.js';
 import type { PathTemplate } from './paths.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
+import { nextTurn } from './next-turn.js';
 
 const M_ORDINAL = 2;
 const M_FLAGS = 3;
@@ -349,60 +350,102 @@ export interface CompileOptions {
   readonly keepDocuments?: boolean;
 }
 
+/** Mandates compiled between two turns of the event loop by compilePolicyYielding (~20-40 ms). */
+const COMPILE_CHUNK = 2_000;
+
+/** One compile in progress: mandates are written in chunks, then the index is assembled. */
+class Compilation {
+  private readonly kept: readonly Kept[];
+  private readonly code: Int32Array;
+  private readonly dates: Float64Array;
+  private readonly info: (string | null)[];
+  private readonly subjects = new Map<string, MandateRef>();
+  private readonly domains = new Set<string>();
+  private readonly tables = new Tables();
+  private ordinal = 0;
+  private m = 0;
+
+  constructor(
+    private readonly set: PolicySet,
+    private readonly opts: CompileOptions,
+  ) {
+    this.kept = keptMandates(set);
+    let slots = 0;
+    for (const k of this.kept) slots += slotsOf(k);
+    const buffer = new ArrayBuffer(slots * 4);
+    this.code = new Int32Array(buffer);
+    this.dates = new Float64Array(buffer);
+    this.info = new Array<string | null>(this.kept.length * INFO_SIZE).fill(null);
+  }
+
+  /** Writes up to `count` more mandates; true when every mandate is written. */
+  step(count: number): boolean {
+    const { code, info, tables } = this;
+    const end = Math.min(this.kept.length, this.ordinal + count);
+    for (; this.ordinal < end; this.ordinal++) {
+      const ordinal = this.ordinal;
+      const m = this.m;
+      const { doc, functions } = this.kept[ordinal]!;
+      this.subjects.set(doc.subject, m);
+      const td = spiffeTrustDomain(doc.subject);
+      if (td !== null) this.domains.add(td);
+      const at = ordinal * INFO_SIZE;
+      info[at + I_NAME] = doc.name;
+      info[at + I_OWNER] = doc.owner;
+      info[at + I_PURPOSE] = doc.purpose;
+      info[at + I_RISK] = doc.risk;
+      info[at + I_REVIEW_BY] = doc.reviewByText;
+
+      this.dates[m >> 1] = doc.reviewBy ?? Number.POSITIVE_INFINITY;
+      code[m + M_ORDINAL] = ordinal;
+      code[m + M_FLAGS] = doc.mode === 'dry-run' ? M_DRY_RUN : 0;
+      code[m + M_FN_COUNT] = functions.length;
+      let f = m + M_FN_TABLE + 2 * functions.length;
+      for (let i = 0; i < functions.length; i++) {
+        code[m + M_FN_TABLE + 2 * i] = tables.idOf(tables.functionIds, functions[i]!.name);
+        code[m + M_FN_TABLE + 2 * i + 1] = f;
+        f = writeFunction(code, f, functions[i]!, tables);
+      }
+      this.m = f + (f & 1);
+    }
+    return this.ordinal === this.kept.length;
+  }
+
+  result(): CompiledPolicy {
+    const t = this.tables;
+    return new Policy(
+      this.set.revision,
+      this.opts.keepDocuments === true ? this.set : null,
+      this.domains,
+      this.subjects,
+      this.code,
+      this.dates,
+      this.info,
+      t.functionIds,
+      t.targetIds,
+      t.methodSets,
+      t.templateLists,
+      t.targetIndexes,
+    );
+  }
+}
+
 /**
  * Builds the index of a validated PolicySet. Not on the request path; callers compile a
  * set off the hot path and swap the result in whole.
  */
 export function compilePolicy(set: PolicySet, opts: CompileOptions = {}): CompiledPolicy {
-  const kept = keptMandates(set);
-  let slots = 0;
-  for (const k of kept) slots += slotsOf(k);
-  const buffer = new ArrayBuffer(slots * 4);
-  const code = new Int32Array(buffer);
-  const dates = new Float64Array(buffer);
-  const info: (string | null)[] = new Array<string | null>(kept.length * INFO_SIZE).fill(null);
-  const subjects = new Map<string, MandateRef>();
-  const domains = new Set<string>();
-  const tables = new Tables();
+  const c = new Compilation(set, opts);
+  c.step(Number.POSITIVE_INFINITY);
+  return c.result();
+}
 
-  let m = 0;
-  for (let ordinal = 0; ordinal < kept.length; ordinal++) {
-    const { doc, functions } = kept[ordinal]!;
-    subjects.set(doc.subject, m);
-    const td = spiffeTrustDomain(doc.subject);
-    if (td !== null) domains.add(td);
-    const at = ordinal * INFO_SIZE;
-    info[at + I_NAME] = doc.name;
-    info[at + I_OWNER] = doc.owner;
-    info[at + I_PURPOSE] = doc.purpose;
-    info[at + I_RISK] = doc.risk;
-    info[at + I_REVIEW_BY] = doc.reviewByText;
-
-    dates[m >> 1] = doc.reviewBy ?? Number.POSITIVE_INFINITY;
-    code[m + M_ORDINAL] = ordinal;
-    code[m + M_FLAGS] = doc.mode === 'dry-run' ? M_DRY_RUN : 0;
-    code[m + M_FN_COUNT] = functions.length;
-    let f = m + M_FN_TABLE + 2 * functions.length;
-    for (let i = 0; i < functions.length; i++) {
-      code[m + M_FN_TABLE + 2 * i] = tables.idOf(tables.functionIds, functions[i]!.name);
-      code[m + M_FN_TABLE + 2 * i + 1] = f;
-      f = writeFunction(code, f, functions[i]!, tables);
-    }
-    m = f + (f & 1);
-  }
-
-  return new Policy(
-    set.revision,
-    opts.keepDocuments === true ? set : null,
-    domains,
-    subjects,
-    code,
-    dates,
-    info,
-    tables.functionIds,
-    tables.targetIds,
-    tables.methodSets,
-    tables.templateLists,
-    tables.targetIndexes,
-  );
+/**
+ * The same index, built in chunks of mandates with a turn of the event loop between them,
+ * so a server compiling a large set (1.6 s for 100,000 mandates) keeps answering checks.
+ */
+export async function compilePolicyYielding(set: PolicySet, opts: CompileOptions = {}): Promise<CompiledPolicy> {
+  const c = new Compilation(set, opts);
+  while (!c.step(COMPILE_CHUNK)) await nextTurn();
+  return c.result();
 }

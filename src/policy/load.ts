@@ -11,6 +11,7 @@ import path from 'node:path';
 import { compareText, diagnostic, fileStart, sortDiagnostics } from './diagnostics.js';
 import type { Diagnostic, LoadResult, PolicySet } from './model.js';
 import { Interner } from './interner.js';
+import { nextTurn } from './next-turn.js';
 import { parsePolicyText } from './parse.js';
 import { combineFileResults, validatePolicyFile } from './validate.js';
 import type { FileResult } from './validate.js';
@@ -309,7 +310,7 @@ export async function loadPolicySet(paths: readonly string[], options: LoadOptio
   // after each file parsed, so a server reloading a large estate keeps answering.
   const load = new Load(texts, options.cache ?? true, options.maxCachedDocuments);
   while (!load.done) {
-    if (load.addNext()) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (load.addNext()) await nextTurn();
   }
   return load.finish(diags);
 }

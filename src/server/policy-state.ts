@@ -7,7 +7,7 @@ import type { EvaluateEnv } from '../decision/evaluate.js';
 import { diagnostic, fileStart } from '../policy/diagnostics.js';
 import type { Diagnostic } from '../policy/model.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
-import { compilePolicy } from '../policy/compile.js';
+import { compilePolicyYielding } from '../policy/compile.js';
 import { loadPolicySet } from '../policy/load.js';
 import type { RevocationView } from '../tokens/types.js';
 
@@ -73,7 +73,7 @@ export class PolicyState {
         // compiling these files again would give, so the compile is skipped.
         outcome = { ok: true, revision: result.set.revision, mandates: this.current.policy.mandateCount, changed: false };
       } else {
-        const policy = compilePolicy(result.set, { keepDocuments: this.opts.keepDocuments === true });
+        const policy = await compilePolicyYielding(result.set, { keepDocuments: this.opts.keepDocuments === true });
         this.current = Object.freeze({
           policy,
           trustedDomains: this.configuredDomains ?? policy.subjectTrustDomains,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePolicy } from '../../src/policy/compile.js';
+import { compilePolicy, compilePolicyYielding } from '../../src/policy/compile.js';
 import type { ActionRequest } from '../../src/policy/compiled.js';
 import { normalizeHost } from '../../src/policy/hosts.js';
 import { parsePolicyTexts } from '../../src/policy/load.js';
@@ -167,5 +167,38 @@ describe('compilePolicy', () => {
   it('compiles an empty set', () => {
     const p = compilePolicy(loadedSet(parsePolicyTexts([{ name: 'e.yaml', text: '' }])));
     expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateOf('spiffe://a/b')]).toEqual([0, 0, -1]);
+  });
+});
+
+describe('compilePolicyYielding', () => {
+  // More mandates than one chunk (2,000), each with its own host target and function.
+  const big = loadedSet(parsePolicyTexts([{
+    name: 'big.yaml',
+    text: Array.from({ length: 2_300 }, (_, i) => mandate(`m${i}`, `  functions:
+    - name: f${i % 7}
+      actions:
+        - {target: "h${i}.internal", methods: [GET], paths: ["/x/{id}"]}
+`)).join('---\n'),
+  }]));
+
+  it('builds the same index as compilePolicy, turning the event loop between chunks', async () => {
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (turns < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const yielded = await compilePolicyYielding(big);
+    const direct = compilePolicy(big);
+    expect(turns).toBeGreaterThan(0);
+    expect([yielded.mandateCount, yielded.revision]).toEqual([2_300, big.revision]);
+    for (const i of [0, 1, 1_999, 2_000, 2_001, 2_299]) {
+      const m = yielded.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`);
+      expect(m).toBe(direct.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`));
+      expect(yielded.mandateName(m)).toBe(`m${i}`);
+      const f = yielded.functionOf(m, `f${i % 7}`);
+      expect(yielded.matchAction(f, req('', `h${i}.internal`, 'GET', '/x/1'))).toBe(0);
+      expect(yielded.matchAction(f, req('', `h${i + 1}.internal`, 'GET', '/x/1'))).toBe(-1);
+    }
   });
 });
