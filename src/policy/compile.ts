@@ -73,8 +73,21 @@ const SCAN_LIMIT = 8;
 
 const NO_POSITIONS: Int32Array = new Int32Array(0);
 
+/** Entries of the recent-subject table before it is cleared. */
+const RECENT_LIMIT = 4096;
+
 class Policy implements CompiledPolicy {
   readonly mandateCount: number;
+  /**
+   * The subjects of recent checks and their mandates (or -1). A mesh has far fewer active
+   * callers than mandates: this small table stays in the CPU cache, where the full one (a
+   * bucket, an entry and a key string per lookup, spread over megabytes) does not; at
+   * 100,000 mandates that lookup was the largest single cost of a decision. Bounded: cleared
+   * when full, so callers with endless new subjects cost at most the full lookup.
+   */
+  private readonly recentSubjects = new Map<string, MandateRef>();
+  /** The same for request targets (principals and hosts) and their target ids. */
+  private readonly recentTargets = new Map<string, number>();
 
   constructor(
     readonly revision: string,
@@ -97,7 +110,13 @@ class Policy implements CompiledPolicy {
   }
 
   mandateOf(subject: string): MandateRef {
-    return this.subjects.get(subject) ?? -1;
+    let m = this.recentSubjects.get(subject);
+    if (m === undefined) {
+      m = this.subjects.get(subject) ?? -1;
+      if (this.recentSubjects.size >= RECENT_LIMIT) this.recentSubjects.clear();
+      this.recentSubjects.set(subject, m);
+    }
+    return m;
   }
 
   mandateName(m: MandateRef): string {
@@ -155,9 +174,8 @@ class Policy implements CompiledPolicy {
    */
   matchAction(f: FunctionRef, req: ActionRequest): number {
     const flags = this.code[f + F_FLAGS]!;
-    const principal =
-      (flags & F_HAS_SPIFFE) === 0 || req.destinationPrincipal === '' ? -1 : (this.targetIds.get(req.destinationPrincipal) ?? -1);
-    const host = (flags & F_HAS_HOST) === 0 || req.host === null ? -1 : (this.targetIds.get(req.host) ?? -1);
+    const principal = (flags & F_HAS_SPIFFE) === 0 || req.destinationPrincipal === '' ? -1 : this.targetIdOf(req.destinationPrincipal);
+    const host = (flags & F_HAS_HOST) === 0 || req.host === null ? -1 : this.targetIdOf(req.host);
     if (principal === -1 && host === -1) return -1;
     const index = this.code[f + F_INDEX]!;
     if (index === -1) {
@@ -173,6 +191,17 @@ class Policy implements CompiledPolicy {
     if (p < 0) return h;
     if (h < 0) return p;
     return p < h ? p : h;
+  }
+
+  /** The target id of a request's principal or host, -1 when no action names it; through the recent table. */
+  private targetIdOf(target: string): number {
+    let id = this.recentTargets.get(target);
+    if (id === undefined) {
+      id = this.targetIds.get(target) ?? -1;
+      if (this.recentTargets.size >= RECENT_LIMIT) this.recentTargets.clear();
+      this.recentTargets.set(target, id);
+    }
+    return id;
   }
 
   private firstOf(f: FunctionRef, positions: Int32Array, principal: number, host: number, req: ActionRequest): number {

@@ -164,6 +164,22 @@ describe('compilePolicy', () => {
     expect(policy.matchAction(policy.functionOf(policy.mandateOf(WORKER_ID), 'plain'), request)).toBe(want);
   });
 
+  it('answers the same after its recent-subject and recent-target tables fill and clear', () => {
+    // The tables hold 4,096 entries each; 10,000 distinct misses clear them twice.
+    const worker = policy.mandateOf(WORKER_ID);
+    const mixedAgain = policy.functionOf(worker, 'mixed');
+    for (let i = 0; i < 10_000; i++) {
+      expect(policy.mandateOf(`spiffe://prod.example.org/ns/a/sa/none-${i}`)).toBe(-1);
+      expect(policy.matchAction(mixedAgain, req(`${API}-${i}`, `h${i}.internal`, 'POST', '/v1/items/7'))).toBe(-1);
+      if (i % 1_000 === 0) {
+        expect(policy.mandateOf(WORKER_ID)).toBe(worker);
+        expect(policy.matchAction(mixedAgain, req(API, '', 'POST', '/v1/items/7'))).toBe(0);
+        expect(policy.matchAction(mixedAgain, req('', 'ledger.internal:8443', 'PUT', '/v1/entries/9'))).toBe(2);
+      }
+    }
+    expect(policy.mandateName(policy.mandateOf(WIDE_ID))).toBe('wide');
+  });
+
   it('compiles an empty set', () => {
     const p = compilePolicy(loadedSet(parsePolicyTexts([{ name: 'e.yaml', text: '' }])));
     expect([p.mandateCount, p.subjectTrustDomains.size, p.mandateOf('spiffe://a/b')]).toEqual([0, 0, -1]);
