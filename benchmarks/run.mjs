@@ -74,7 +74,7 @@ function runCase(script, args, timeoutMs) {
   });
 }
 
-const results = { meta: {}, inproc: [], codec: [], analyze: [], peers: [], e2e: [], failures: [] };
+const results = { meta: {}, inproc: [], scale: [], codec: [], analyze: [], peers: [], e2e: [], failures: [] };
 let commit = null;
 try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 results.meta = {
@@ -106,6 +106,13 @@ if (only.has('inproc')) {
 }
 
 if (only.has('inproc')) {
+  // The same path with 10 and with the largest size in one process, in alternating blocks:
+  // the ratio the "flat" target is about, free of the drift between separate processes.
+  const largest = full ? 100000 : quick ? 1000 : 10000;
+  for (const mix of ['allow', 'deny']) {
+    log(`in-process mandate: 10 vs ${largest} mandates in one process, ${mix} mix`);
+    record('scale', await runCase('inproc-scale.mjs', ['--mandates', largest, '--mix', mix, '--rounds', quick ? 4 : 8], 600000), `scale ${largest} ${mix}`);
+  }
   for (const what of ['decode', 'decode-fast', 'encode', 'encode-fast']) {
     log(`codec: ${what}`);
     record('codec', await runCase('inproc-codec.mjs', ['--what', what, '--maxMs', inprocMs], 120000), `codec ${what}`);

@@ -34,6 +34,10 @@ export function checkTargets(res) {
           largest < 100000 ? 'the target is at 100,000 (run --full)' : '');
       }
     }
+    for (const r of okRows(res.scale ?? [])) {
+      add(`${r.mandates.toLocaleString('en-US')} vs 10 mandates, ${r.mix} mix, one process (median of rounds)`, `${f(r.ratio)}×`, '≤ 1.5×', r.ratio <= 1.5,
+        r.mandates < 100000 ? 'the target is at 100,000 (run --full)' : '');
+    }
     const big = find(res.inproc, (r) => r.mandates === 100000);
     if (big) {
       add('compile 100,000 mandates', `${f(big.compileMs / 1000)} s (+ ${f(big.loadMs / 1000)} s YAML load)`, '< 3 s', big.compileMs < 3000);
@@ -84,6 +88,15 @@ export function renderTable(res) {
         : [r.label, 'FAILED', '', '', '', '', '', '', '']),
       [24, 10, 9, 8, 6, 8, 10, 8, 7],
     );
+    out += '\n';
+  }
+
+  if (res.scale?.length > 0) {
+    out += 'In process: 10 and N mandates loaded in one process, measured in alternating blocks (ratio per round, median)\n';
+    out += table(['case', '10: median µs', 'N: median µs', 'N vs 10', 'rounds'],
+      res.scale.map((r) => (r.ok
+        ? [r.label, f(r.smallMedianUs, 3), f(r.largeMedianUs, 3), `${f(r.ratio)}×`, r.ratios.map((x) => f(x)).join(' ')]
+        : [r.label, 'FAILED', '', '', ''])), [22, 13, 12, 7, 46]);
     out += '\n';
   }
 
