@@ -73,8 +73,19 @@ const SCAN_LIMIT = 8;
 
 const NO_POSITIONS: Int32Array = new Int32Array(0);
 
-/** Entries of the recent-subject table before it is cleared. */
+/** Entries of a recent table before it is cleared. */
 const RECENT_LIMIT = 4096;
+
+/** `full.get(key) ?? -1`, answered from `recent` when it was asked lately (see Policy.recentSubjects). */
+function throughRecent(recent: Map<string, number>, full: ReadonlyMap<string, number>, key: string): number {
+  let value = recent.get(key);
+  if (value === undefined) {
+    value = full.get(key) ?? -1;
+    if (recent.size >= RECENT_LIMIT) recent.clear();
+    recent.set(key, value);
+  }
+  return value;
+}
 
 class Policy implements CompiledPolicy {
   readonly mandateCount: number;
@@ -110,13 +121,7 @@ class Policy implements CompiledPolicy {
   }
 
   mandateOf(subject: string): MandateRef {
-    let m = this.recentSubjects.get(subject);
-    if (m === undefined) {
-      m = this.subjects.get(subject) ?? -1;
-      if (this.recentSubjects.size >= RECENT_LIMIT) this.recentSubjects.clear();
-      this.recentSubjects.set(subject, m);
-    }
-    return m;
+    return throughRecent(this.recentSubjects, this.subjects, subject);
   }
 
   mandateName(m: MandateRef): string {
@@ -195,13 +200,7 @@ class Policy implements CompiledPolicy {
 
   /** The target id of a request's principal or host, -1 when no action names it; through the recent table. */
   private targetIdOf(target: string): number {
-    let id = this.recentTargets.get(target);
-    if (id === undefined) {
-      id = this.targetIds.get(target) ?? -1;
-      if (this.recentTargets.size >= RECENT_LIMIT) this.recentTargets.clear();
-      this.recentTargets.set(target, id);
-    }
-    return id;
+    return throughRecent(this.recentTargets, this.targetIds, target);
   }
 
   private firstOf(f: FunctionRef, positions: Int32Array, principal: number, host: number, req: ActionRequest): number {
