@@ -76,9 +76,18 @@ function get(headers: Map<string, string> | Obj | null, name: string): string | 
   return typeof v === 'string' ? v : null;
 }
 
+// The fixed headers extractFacts reads, named once: factsHeaderNames() lists them for the
+// server's decoder, which drops every other header, so a read added here must be added there.
+const AUTHORITY = ':authority';
+const METHOD = ':method';
+const PATH = ':path';
+const REQUEST_ID = 'x-request-id';
+const XFCC = 'x-forwarded-client-cert';
+const AUTHORIZATION = 'authorization';
+
 /** Every header extractFacts reads, lower case: the server's decoder keeps only these. */
 export function factsHeaderNames(names: HeaderNames): string[] {
-  return [':authority', ':method', ':path', 'x-request-id', 'x-forwarded-client-cert', 'authorization', names.functionHeader, names.tokenHeader];
+  return [AUTHORITY, METHOD, PATH, REQUEST_ID, XFCC, AUTHORIZATION, names.functionHeader, names.tokenHeader];
 }
 
 export function extractFacts(request: unknown, names: HeaderNames): RequestFacts {
@@ -93,11 +102,11 @@ export function extractFacts(request: unknown, names: HeaderNames): RequestFacts
 
   const headers = http === null ? null : readHeaders(http);
   let host = http === null ? '' : asStr(http.host);
-  if (host === '') host = get(headers, ':authority') ?? '';
+  if (host === '') host = get(headers, AUTHORITY) ?? '';
   let method = http === null ? '' : asStr(http.method);
-  if (method === '') method = get(headers, ':method') ?? '';
+  if (method === '') method = get(headers, METHOD) ?? '';
   let path = http === null ? '' : asStr(http.path);
-  if (path === '') path = get(headers, ':path') ?? '';
+  if (path === '') path = get(headers, PATH) ?? '';
 
   return {
     hasHttp: http !== null,
@@ -107,9 +116,9 @@ export function extractFacts(request: unknown, names: HeaderNames): RequestFacts
     host,
     method,
     path,
-    requestId: get(headers, 'x-request-id'),
-    xfcc: get(headers, 'x-forwarded-client-cert'),
-    authorization: get(headers, 'authorization'),
+    requestId: get(headers, REQUEST_ID),
+    xfcc: get(headers, XFCC),
+    authorization: get(headers, AUTHORIZATION),
     functionHeader: get(headers, names.functionHeader),
     routeFunction,
     taskToken: get(headers, names.tokenHeader),
