@@ -26,8 +26,8 @@ import type { HostPort } from './hosts.js';
 import type { ActionSpec, FunctionSpec, MandateDoc, PolicySet, Risk } from './model.js';
 import { compilePathTemplate, matchPathTemplateIn } from './paths.js';
 import type { PathTemplate } from './paths.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
-import { nextTurn } from './next-turn.js';
 
 const M_ORDINAL = 2;
 const M_FLAGS = 3;
@@ -125,23 +125,28 @@ class Policy implements CompiledPolicy {
   }
 
   mandateName(m: MandateRef): string {
-    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_NAME] as string;
+    return this.infoOf(m, I_NAME) as string;
   }
 
   mandateOwner(m: MandateRef): string {
-    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_OWNER] as string;
+    return this.infoOf(m, I_OWNER) as string;
   }
 
   mandatePurpose(m: MandateRef): string {
-    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_PURPOSE] as string;
+    return this.infoOf(m, I_PURPOSE) as string;
   }
 
   mandateRisk(m: MandateRef): Risk {
-    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_RISK] as Risk;
+    return this.infoOf(m, I_RISK) as Risk;
   }
 
   reviewByText(m: MandateRef): string | null {
-    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + I_REVIEW_BY] ?? null;
+    return this.infoOf(m, I_REVIEW_BY);
+  }
+
+  /** One of the strings kept for mandate `m` (I_NAME ... I_REVIEW_BY). */
+  private infoOf(m: MandateRef, field: number): string | null {
+    return this.info[this.code[m + M_ORDINAL]! * INFO_SIZE + field] ?? null;
   }
 
   reviewBy(m: MandateRef): number {

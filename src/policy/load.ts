@@ -6,12 +6,12 @@
  * A file reached twice (two links, or a path given twice) is read once.
  */
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { compareText, diagnostic, fileStart, sortDiagnostics } from './diagnostics.js';
 import type { Diagnostic, LoadResult, PolicySet } from './model.js';
 import { Interner } from './interner.js';
-import { nextTurn } from './next-turn.js';
 import { parsePolicyText } from './parse.js';
 import { combineFileResults, validatePolicyFile } from './validate.js';
 import type { FileResult } from './validate.js';
