@@ -209,9 +209,13 @@ function readString(buf: Buffer, start: number, end: number): string {
 
 const PROTO_KEY = Buffer.from('__proto__');
 
-function isProtoKeyAt(buf: Buffer, start: number): boolean {
-  for (let i = 0; i < PROTO_KEY.length; i++) if (buf[start + i] !== PROTO_KEY[i]) return false;
-  return true;
+/** Whether buf[start, end) holds exactly the bytes of `want` (a plain loop: the spans are short). */
+function bytesEqual(buf: Buffer, start: number, end: number, want: Buffer): boolean {
+  const n = end - start;
+  if (want.length !== n) return false;
+  let i = 0;
+  while (i < n && buf[start + i] === want[i]) i++;
+  return i === n;
 }
 
 /** The header names to keep (lower case), matched as facts.ts looks headers up. */
@@ -229,13 +233,7 @@ class WantedHeaders {
    * with the names' and a header left out is never turned into a string at all.
    */
   hasBytes(buf: Buffer, start: number, end: number): boolean {
-    const n = end - start;
-    for (const name of this.bytes) {
-      if (name.length !== n) continue;
-      let i = 0;
-      while (i < n && buf[start + i] === name[i]) i++;
-      if (i === n) return true;
-    }
+    for (const name of this.bytes) if (bytesEqual(buf, start, end, name)) return true;
     return false;
   }
 
@@ -328,7 +326,7 @@ class Cursor {
   /** A map key's end, or FALLBACK if its bytes are exactly `__proto__` (see skipMapEntry). */
   keyEnd(limit: number): number {
     const end = this.lenEnd(limit);
-    if (end - this.pos === PROTO_KEY.length && isProtoKeyAt(this.buf, this.pos)) throw FALLBACK;
+    if (bytesEqual(this.buf, this.pos, end, PROTO_KEY)) throw FALLBACK;
     return end;
   }
 
