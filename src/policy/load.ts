@@ -136,11 +136,12 @@ class Load {
     const f = this.sorted[this.results.length]!;
     const digest = this.cache ? digestOf(f.text) : null;
     const hit = digest === null ? undefined : (currentGeneration.get(f.name) ?? previousGeneration.get(f.name));
-    const result = hit !== undefined && hit.digest === digest ? hit.result : checkFile(f, this.intern);
+    const reused = hit !== undefined && hit.digest === digest;
+    const result = reused ? hit.result : checkFile(f, this.intern);
     if (digest !== null) this.generation.set(f.name, { digest, result });
     this.documents += result.mandates.length + result.targets.length;
     this.results.push(result);
-    return hit === undefined || hit.digest !== digest;
+    return !reused;
   }
 
   get done(): boolean {
