@@ -34,7 +34,7 @@ export function requestOf(e: LogEntry): LoggedRequest {
   };
 }
 
-export function targetMatches(actionTarget: string, req: LoggedRequest): boolean {
+function targetMatches(actionTarget: string, req: LoggedRequest): boolean {
   if (actionTarget.startsWith('spiffe://')) return req.destination === actionTarget;
   if (req.host === null || req.host === '') return false;
   const a = parseTarget(actionTarget);

@@ -11,7 +11,7 @@ import { leafConstraints } from './der.js';
 import { parseSpiffeId, spiffeIdError, type SpiffeId } from './spiffe.js';
 
 /** Encoded certificates larger than this are rejected without decoding. */
-export const MAX_CERTIFICATE_CHARS = 64 * 1024;
+const MAX_CERTIFICATE_CHARS = 64 * 1024;
 /** Parsed certificates kept; least recently used ones are dropped first. */
 export const CERTIFICATE_CACHE_SIZE = 1024;
 /**

@@ -13,9 +13,9 @@ export interface SpiffeId {
 }
 
 /** SPIFFE IDs longer than this (in UTF-8 bytes) are rejected before anything else. */
-export const MAX_SPIFFE_ID_BYTES = 2048;
+const MAX_SPIFFE_ID_BYTES = 2048;
 /** The SPIFFE standard's bound on a trust domain name. */
-export const MAX_TRUST_DOMAIN_BYTES = 255;
+const MAX_TRUST_DOMAIN_BYTES = 255;
 
 const SCHEME = 'spiffe://';
 

@@ -16,7 +16,7 @@ export type XfccUri =
   | { readonly ok: false; readonly detail: string };
 
 /** Headers longer than this are refused without parsing (Envoy's own header limit is 60 KiB). */
-export const MAX_XFCC_CHARS = 64 * 1024;
+const MAX_XFCC_CHARS = 64 * 1024;
 
 const COMMA = 0x2c;
 const SEMI = 0x3b;

@@ -6,7 +6,7 @@
 import { decodeJsonSegment } from '../jws.js';
 
 /** Tokens longer than this are refused before any parsing. */
-export const MAX_BEARER_TOKEN_CHARS = 16 * 1024;
+const MAX_BEARER_TOKEN_CHARS = 16 * 1024;
 
 export type BearerToken =
   | { readonly kind: 'none' }

@@ -34,7 +34,7 @@ export interface IdentityConfig {
   readonly oidc: readonly OidcIssuerConfig[];
 }
 
-export const DEFAULT_MAX_STALENESS_MS = 3_600_000;
+const DEFAULT_MAX_STALENESS_MS = 3_600_000;
 const MIN_MAX_STALENESS_MS = 60_000;
 const MAX_MAX_STALENESS_MS = 7 * 24 * 3_600_000;
 
@@ -42,7 +42,7 @@ const TOP_KEYS = new Set(['jwtSvid', 'oidc']);
 const JWT_SVID_KEYS = new Set(['trustDomain', 'bundle', 'audience', 'maxStaleness']);
 const OIDC_KEYS = new Set(['issuer', 'jwks', 'audience', 'claims', 'subject', 'maxStaleness']);
 
-export const EMPTY_IDENTITY_CONFIG: IdentityConfig = Object.freeze({
+const EMPTY_IDENTITY_CONFIG: IdentityConfig = Object.freeze({
   jwtSvid: Object.freeze([]),
   oidc: Object.freeze([]),
 });

@@ -46,7 +46,7 @@ export interface BearerIdentityHandle extends BearerIdentity {
 }
 
 /** JWT-SVID algorithms (SPIFFE JWT-SVID standard); OIDC tokens use the same list. */
-export const BEARER_ALGORITHMS: readonly string[] = Object.freeze([
+const BEARER_ALGORITHMS: readonly string[] = Object.freeze([
   'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512',
 ]);
 const ALLOWED_ALGS = new Set(BEARER_ALGORITHMS);

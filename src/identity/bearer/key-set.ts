@@ -51,7 +51,7 @@ export type KeyLookup =
   | { readonly ok: false; readonly detail: string };
 
 /** JWKS documents larger than this are refused. */
-export const MAX_JWKS_BYTES = 1024 * 1024;
+const MAX_JWKS_BYTES = 1024 * 1024;
 const MIN_HINT_MS = 30_000;
 const MAX_HINT_MS = 24 * 3_600_000;
 
