@@ -36,7 +36,7 @@ export interface PolicyWatcher {
   close(): void;
 }
 
-/** The names the policy loader reads in a directory (SPEC section 2). */
+/** Bounds on the fingerprint walk: entries listed, and directory depth (symlink loops). */
 const MAX_ENTRIES = 10_000;
 const MAX_DEPTH = 32;
 
