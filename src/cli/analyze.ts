@@ -14,9 +14,8 @@ import { formatHtml } from '../analysis/report/html.js';
 import { formatJson } from '../analysis/report/json.js';
 import { formatSarif } from '../analysis/report/sarif.js';
 import { formatText } from '../analysis/report/text.js';
-import { formatDiagnostic } from '../policy/diagnostics.js';
-import { loadPolicySet } from '../policy/load.js';
 import { takeListValues } from './args.js';
+import { loadPoliciesOrReport } from './policies.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, toolVersion, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate analyze PATH... [--logs FILE...] [--format text|json|sarif|dot|html]
@@ -110,15 +109,12 @@ export const runAnalyzeCommand: Command = async (args: readonly string[], io: Cl
     io.stderr(`mandate analyze: ${parsed}\n${USAGE}\n`);
     return EXIT_USAGE;
   }
-  const loaded = await loadPolicySet(parsed.paths, { cwd: io.cwd });
-  if (!loaded.ok) {
-    for (const d of loaded.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-    return EXIT_USAGE;
-  }
+  const set = await loadPoliciesOrReport(parsed.paths, io);
+  if (set === null) return EXIT_USAGE;
   const logs = parsed.logs.map((f) => path.resolve(io.cwd, f));
   let report;
   try {
-    report = await runAnalysis(loaded.set, {
+    report = await runAnalysis(set, {
       nowMs: parsed.nowMs ?? Date.now(),
       logs,
       since: parsed.since,

@@ -7,10 +7,9 @@ import path from 'node:path';
 import { displayPath } from '../analysis/analyze.js';
 import { explainEntry, formatExplanation } from '../analysis/explain.js';
 import { newLogStats, readLogFiles, type LogEntry } from '../analysis/logs.js';
-import { formatDiagnostic } from '../policy/diagnostics.js';
-import { loadPolicySet } from '../policy/load.js';
 import type { PolicySet } from '../policy/model.js';
 import { takeListValues } from './args.js';
+import { loadPoliciesOrReport } from './policies.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate explain DECISION_ID --logs FILE... [--policies PATH...] [--format text|json]
@@ -47,12 +46,8 @@ export const runExplainCommand: Command = async (args: readonly string[], io: Cl
 
   let set: PolicySet | null = null;
   if (policies.length > 0) {
-    const loaded = await loadPolicySet(policies, { cwd: io.cwd });
-    if (!loaded.ok) {
-      for (const d of loaded.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-      return EXIT_USAGE;
-    }
-    set = loaded.set;
+    set = await loadPoliciesOrReport(policies, io);
+    if (set === null) return EXIT_USAGE;
   }
   let found: LogEntry | null = null;
   try {

@@ -9,9 +9,8 @@ import { displayPath } from '../analysis/analyze.js';
 import { newLogStats, readLogFiles } from '../analysis/logs.js';
 import { Replayer, formatReplayText } from '../analysis/replay.js';
 import { compilePolicy } from '../policy/compile.js';
-import { formatDiagnostic } from '../policy/diagnostics.js';
-import { loadPolicySet } from '../policy/load.js';
 import { takeListValues } from './args.js';
+import { loadPoliciesOrReport } from './policies.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
 const USAGE = `usage: mandate replay --policies PATH... --logs FILE... [--trust-domain TD...] [--format text|json] [--fail-on-change]
@@ -50,13 +49,10 @@ export const runReplayCommand: Command = async (args: readonly string[], io: Cli
   if (policies.length === 0) return usage(io, '--policies PATH is required');
   if (logs.length === 0) return usage(io, '--logs FILE is required');
 
-  const loaded = await loadPolicySet(policies, { cwd: io.cwd });
-  if (!loaded.ok) {
-    for (const d of loaded.diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
-    return EXIT_USAGE;
-  }
+  const set = await loadPoliciesOrReport(policies, io);
+  if (set === null) return EXIT_USAGE;
   const trust = lists['--trust-domain']!;
-  const replayer = new Replayer(compilePolicy(loaded.set), trust.length > 0 ? new Set(trust) : null);
+  const replayer = new Replayer(compilePolicy(set), trust.length > 0 ? new Set(trust) : null);
   try {
     for await (const e of readLogFiles(logs.map((f) => path.resolve(io.cwd, f)), newLogStats())) replayer.add(e);
   } catch (err) {
