@@ -9,14 +9,12 @@
  * Every decision is compared with the generator's expected decision and reason; one
  * wrong answer fails the benchmark.
  */
-import { extractFacts } from '../dist/envoy/facts.js';
-import { resolveIdentity } from '../dist/identity/resolve.js';
-import { evaluate } from '../dist/decision/evaluate.js';
 import { toCheckResponse } from '../dist/envoy/response.js';
 import { loadPolicySet } from '../dist/policy/load.js';
 import { compilePolicy } from '../dist/policy/compile.js';
 import { buildModel, buildRequests, mixes, policyDir, writePolicySet } from './generate.mjs';
 import { args } from './lib/args.mjs';
+import { benchEnv, decide } from './lib/decide.mjs';
 import { fail, measure, memory, report, settledMemory } from './lib/measure.mjs';
 
 const opt = args({ mandates: 10, mix: 'mixed', maxMs: 4000, response: 0 });
@@ -36,14 +34,7 @@ if (!loaded.ok) {
   const loadMs = Number(t1 - t0) / 1e6;
   const compileMs = Number(t2 - t1) / 1e6;
   if (policy.mandateCount !== opt.mandates) fail(`mandate: compiled ${policy.mandateCount} mandates, expected ${opt.mandates}`);
-  const env = Object.freeze({
-    policy,
-    trustedDomains: policy.subjectTrustDomains,
-    globalDryRun: false,
-    revocations: { isRevoked: () => false, isStale: () => false },
-  });
-  const identityOpts = Object.freeze({ trustXfcc: false, bearer: null });
-  const headerNames = Object.freeze({ functionHeader: 'x-business-function', tokenHeader: 'txn-token' });
+  const env = benchEnv(policy);
   // The set loaded and compiled; drop the documents (the server keeps only the compiled
   // index, as here) and our own generator model, so the heap figure is what a server holds.
   loaded = null;
@@ -55,18 +46,14 @@ if (!loaded.ok) {
   const withResponse = opt.response === 1;
   const r = measure((i) => {
     const k = i % requests.length;
-    const nowMs = Date.now();
-    const facts = extractFacts(requests[k], headerNames);
-    const identity = resolveIdentity(facts, identityOpts, env.trustedDomains, nowMs);
-    const d = evaluate(env, { facts, identity, token: null }, nowMs, 'bench-decision-id');
+    const d = decide(env, requests[k], Date.now());
     if (withResponse) toCheckResponse(d);
     const w = want[k];
     return d.decision === w.decision && d.reason === w.reason;
   }, { maxMs: opt.maxMs });
   if (r.wrong > 0) {
     const k = r.firstWrong % requests.length;
-    const facts = extractFacts(requests[k], headerNames);
-    const d = evaluate(env, { facts, identity: resolveIdentity(facts, identityOpts, env.trustedDomains, Date.now()), token: null }, Date.now(), 'x');
+    const d = decide(env, requests[k], Date.now());
     fail(`mandate: ${r.wrong} wrong decisions; first: request ${k} (${reqs[k].kind}) expected ${JSON.stringify(want[k])}, got ${d.decision} ${d.reason} (${d.detail})`);
   } else {
     report({

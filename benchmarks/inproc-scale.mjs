@@ -8,18 +8,14 @@
  *
  * Every decision is compared with the generator's expected one; one wrong answer fails.
  */
-import { extractFacts } from '../dist/envoy/facts.js';
-import { resolveIdentity } from '../dist/identity/resolve.js';
-import { evaluate } from '../dist/decision/evaluate.js';
 import { loadPolicySet } from '../dist/policy/load.js';
 import { compilePolicy } from '../dist/policy/compile.js';
 import { buildModel, buildRequests, mixes, policyDir, writePolicySet } from './generate.mjs';
 import { args } from './lib/args.mjs';
+import { benchEnv, decide } from './lib/decide.mjs';
 import { fail, measure, percentile, report } from './lib/measure.mjs';
 
 const opt = args({ mandates: 100000, mix: 'allow', rounds: 8, blockMs: 300 });
-const headerNames = Object.freeze({ functionHeader: 'x-business-function', tokenHeader: 'txn-token' });
-const identityOpts = Object.freeze({ trustXfcc: false, bearer: null });
 
 /** The decision closure for a policy of n mandates; null (after fail()) when it cannot load. */
 async function decider(n) {
@@ -31,21 +27,12 @@ async function decider(n) {
     fail(`mandate: generated policy set of ${n} has errors`);
     return null;
   }
-  const policy = compilePolicy(loaded.set);
-  const env = Object.freeze({
-    policy,
-    trustedDomains: policy.subjectTrustDomains,
-    globalDryRun: false,
-    revocations: { isRevoked: () => false, isStale: () => false },
-  });
+  const env = benchEnv(compilePolicy(loaded.set));
   const requests = reqs.map((r) => r.request);
   const want = reqs.map((r) => r.expect);
   return (i) => {
     const k = i % requests.length;
-    const nowMs = Date.now();
-    const facts = extractFacts(requests[k], headerNames);
-    const identity = resolveIdentity(facts, identityOpts, env.trustedDomains, nowMs);
-    const d = evaluate(env, { facts, identity, token: null }, nowMs, 'bench-decision-id');
+    const d = decide(env, requests[k], Date.now());
     return d.decision === want[k].decision && d.reason === want[k].reason;
   };
 }

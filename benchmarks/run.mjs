@@ -103,12 +103,9 @@ if (only.has('inproc')) {
       record('inproc', await runCase('inproc-mandate.mjs', ['--mandates', n, '--mix', mix, '--maxMs', inprocMs], 600000), `mandate ${n} ${mix}`);
     }
   }
-}
-
-if (only.has('inproc')) {
   // The same path with 10 and with the largest size in one process, in alternating blocks:
   // the ratio the "flat" target is about, free of the drift between separate processes.
-  const largest = full ? 100000 : quick ? 1000 : 10000;
+  const largest = sizes[sizes.length - 1];
   for (const mix of ['allow', 'deny']) {
     log(`in-process mandate: 10 vs ${largest} mandates in one process, ${mix} mix`);
     record('scale', await runCase('inproc-scale.mjs', ['--mandates', largest, '--mix', mix, '--rounds', quick ? 4 : 8], 600000), `scale ${largest} ${mix}`);
