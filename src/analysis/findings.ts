@@ -29,6 +29,11 @@ export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
 
+/** "critical 0", "high 2", … worst first: the summary line of the text and HTML reports. */
+export function severityCounts(bySeverity: Readonly<Record<Severity, number>>): string[] {
+  return [...SEVERITIES].reverse().map((v) => `${v} ${bySeverity[v]}`);
+}
+
 export function isSeverity(value: string): value is Severity {
   return (SEVERITIES as readonly string[]).includes(value);
 }

@@ -8,7 +8,7 @@
  * within a layer by the mean position of their predecessors (one barycentre pass), which
  * keeps chains straight without a layout library.
  */
-import { SEVERITIES } from '../findings.js';
+import { severityCounts } from '../findings.js';
 import type { AnalysisReport } from '../analyze.js';
 import type { AccessGraph } from '../graph.js';
 
@@ -218,7 +218,7 @@ export function formatHtml(report: AnalysisReport): string {
   const suggestions = s.suggestedMandates
     .map((m) => `<h3>${esc(m.subject)}</h3><pre>${esc(m.yaml)}</pre>`)
     .join('\n');
-  const sev = [...SEVERITIES].reverse().map((v) => `${v} ${s.bySeverity[v]}`).join(' · ');
+  const sev = severityCounts(s.bySeverity).join(' · ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">

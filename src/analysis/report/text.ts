@@ -1,5 +1,5 @@
 /** `--format text`: a readable table, then the paths, remedies, summary and suggestions. */
-import { SEVERITIES } from '../findings.js';
+import { severityCounts } from '../findings.js';
 import type { AnalysisReport } from '../analyze.js';
 
 function pad(s: string, n: number): string {
@@ -38,7 +38,7 @@ export function formatText(report: AnalysisReport): string {
     }
   }
   out.push('');
-  out.push(`By severity: ${[...SEVERITIES].reverse().map((v) => `${v} ${s.bySeverity[v]}`).join(', ')}`);
+  out.push(`By severity: ${severityCounts(s.bySeverity).join(', ')}`);
   if (s.truncated) out.push(`Path findings were capped; more paths exist (depth limit ${s.maxDepth}).`);
   if (s.logs !== null) {
     out.push(
