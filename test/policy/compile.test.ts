@@ -166,18 +166,90 @@ describe('compilePolicy', () => {
 
   it('answers the same after its recent-subject and recent-target tables fill and clear', () => {
     // The tables hold 4,096 entries each; 10,000 distinct misses clear them twice.
-    const worker = policy.mandateOf(WORKER_ID);
-    const mixedAgain = policy.functionOf(worker, 'mixed');
     for (let i = 0; i < 10_000; i++) {
       expect(policy.mandateOf(`spiffe://prod.example.org/ns/a/sa/none-${i}`)).toBe(-1);
+      // A MandateRef is valid until the next lookup (it may be a hot copy), so look again.
+      const mixedAgain = policy.functionOf(policy.mandateOf(WORKER_ID), 'mixed');
       expect(policy.matchAction(mixedAgain, req(`${API}-${i}`, `h${i}.internal`, 'POST', '/v1/items/7'))).toBe(-1);
       if (i % 1_000 === 0) {
-        expect(policy.mandateOf(WORKER_ID)).toBe(worker);
+        expect(policy.mandateName(policy.mandateOf(WORKER_ID))).toBe('worker');
         expect(policy.matchAction(mixedAgain, req(API, '', 'POST', '/v1/items/7'))).toBe(0);
         expect(policy.matchAction(mixedAgain, req('', 'ledger.internal:8443', 'PUT', '/v1/entries/9'))).toBe(2);
       }
     }
     expect(policy.mandateName(policy.mandateOf(WIDE_ID))).toBe('wide');
+  });
+
+  describe('hot copies of recently used mandates', () => {
+    // Each mandate: two functions, the second with `width` host actions of which only the
+    // last matches its own host; every field the decision reads differs per mandate.
+    function estate(count: number, width: (i: number) => number): ReturnType<typeof compilePolicy> {
+      const docs = Array.from({ length: count }, (_, i) => mandate(`m${i}`, `  risk: ${i % 2 === 0 ? 'low' : 'high'}
+  reviewBy: "${2030 + (i % 50)}-01-01"
+${i % 3 === 0 ? '  mode: dry-run\n' : ''}  functions:
+    - name: first
+      taskToken: ${i % 2 === 0 ? 'optional' : 'required'}
+      actions:
+        - {target: "spiffe://prod.example.org/ns/b/sa/t${i}", methods: [POST], paths: ["/v1/{id}"]}
+    - name: wide
+      maxTokenTtl: ${60 + (i % 3000)}s
+      actions:
+${'        - {target: "other.internal", methods: [GET], paths: ["/o"]}\n'.repeat(width(i) - 1)}        - {target: "h${i}.internal", methods: [GET], paths: ["/m/${i}/**"]}
+`));
+      return compilePolicy(loadedSet(parsePolicyTexts([{ name: 'estate.yaml', text: docs.join('---\n') }])));
+    }
+
+    function expectMandate(p: ReturnType<typeof compilePolicy>, i: number, width: number): void {
+      const m = p.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`);
+      expect(m).not.toBe(-1);
+      expect([p.mandateName(m), p.mandateRisk(m), p.reviewByText(m), p.dryRun(m)])
+        .toEqual([`m${i}`, i % 2 === 0 ? 'low' : 'high', `${2030 + (i % 50)}-01-01`, i % 3 === 0]);
+      expect(p.reviewBy(m)).toBe(Date.parse(`${2030 + (i % 50)}-01-01T00:00:00Z`));
+      const first = p.functionOf(m, 'first');
+      expect([p.tokenRequired(first), p.matchAction(first, req(`spiffe://prod.example.org/ns/b/sa/t${i}`, '', 'POST', '/v1/7'))])
+        .toEqual([i % 2 === 1, 0]);
+      expect(p.matchAction(first, req(`spiffe://prod.example.org/ns/b/sa/t${i + 1}`, '', 'POST', '/v1/7'))).toBe(-1);
+      const wide = p.functionOf(m, 'wide');
+      expect(p.maxTokenTtlSeconds(wide)).toBe(60 + (i % 3000));
+      expect(p.matchAction(wide, req('', `h${i}.internal`, 'GET', `/m/${i}/x`))).toBe(width - 1);
+      expect(p.matchAction(wide, req('', `h${i}.internal`, 'GET', `/m/${i + 1}/x`))).toBe(-1);
+    }
+
+    it('copies a looked-up record whole: its functions lie within the copy, after the arena\'s earlier copies', () => {
+      const p = estate(3, () => 2);
+      const refs = [0, 1, 2].map((i) => p.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`));
+      // The arena follows every original record, and the copies follow each other.
+      expect(refs[0]).toBeGreaterThan(0);
+      expect(refs[1]).toBeGreaterThan(refs[0]!);
+      expect(refs[2]).toBeGreaterThan(refs[1]!);
+      const wide = p.functionOf(refs[2]!, 'wide');
+      // Relocated: the copy's function, not the original's (which lies before the arena).
+      expect(wide).toBeGreaterThan(refs[2]!);
+      expect(wide - refs[2]!).toBeLessThan(refs[2]! - refs[1]!);
+      expectMandate(p, 2, 2);
+    });
+
+    it('answers the same when more callers are active than the recent-subject table holds', () => {
+      // 5,000 small records: the table (4,096 subjects) empties the arena before it fills.
+      const p = estate(5_000, () => 2);
+      for (const pass of [0, 1]) {
+        for (let k = 0; k < 5_000; k++) expectMandate(p, pass === 0 ? k : 4_999 - k, 2);
+      }
+    }, 60_000);
+
+    it('answers the same when the active records outgrow the arena, and serves a huge one in place', () => {
+      // ~1,000 slots each: the 1 MiB arena holds ~260 of these 400, so it empties by size;
+      // m0 (20,000 slots) is larger than a copy may be.
+      const width = (i: number): number => (i === 0 ? 5_000 : 250);
+      const p = estate(400, width);
+      for (const pass of [0, 1, 2]) {
+        for (let k = 0; k < 400; k++) {
+          const i = pass === 1 ? 399 - k : k;
+          expectMandate(p, i, width(i));
+          if (k % 50 === 0) expectMandate(p, 0, width(0));
+        }
+      }
+    }, 60_000);
   });
 
   it('compiles an empty set', () => {
@@ -210,7 +282,7 @@ describe('compilePolicyYielding', () => {
     expect([yielded.mandateCount, yielded.revision]).toEqual([2_300, big.revision]);
     for (const i of [0, 1, 1_999, 2_000, 2_001, 2_299]) {
       const m = yielded.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`);
-      expect(m).toBe(direct.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`));
+      expect(yielded.mandateName(m)).toBe(direct.mandateName(direct.mandateOf(`spiffe://prod.example.org/ns/a/sa/m${i}`)));
       expect(yielded.mandateName(m)).toBe(`m${i}`);
       const f = yielded.functionOf(m, `f${i % 7}`);
       expect(yielded.matchAction(f, req('', `h${i}.internal`, 'GET', '/x/1'))).toBe(0);
