@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS, type Config, type LogLevel } from './config.js';
 import { parseDurationMs } from './duration.js';
 import { checkRedisUrl } from './redis-url.js';
+import { isValidTrustDomain, spiffeIdError } from '../identity/spiffe.js';
 import { OPTION_BY_FLAG, OPTION_BY_KEY, SERVE_OPTIONS, type OptionSpec } from './options.js';
 
 export interface ConfigResult {
@@ -186,10 +187,14 @@ export function loadServeConfig(args: readonly string[], env: Readonly<Record<st
   if ((config.tlsCert === null) !== (config.tlsKey === null)) errors.push('--tls-cert and --tls-key must be given together');
   if (config.tlsClientCa !== null && config.tlsCert === null) errors.push('--tls-client-ca needs --tls-cert and --tls-key');
   for (const td of config.trustDomain) {
-    if (!/^[a-z0-9._-]+$/.test(td)) errors.push(`--trust-domain ${td}: not a valid trust domain name (lower-case letters, digits, '.', '_', '-')`);
+    // The rule SPIFFE IDs are parsed with, so a configured domain can match a caller's.
+    if (!isValidTrustDomain(td)) errors.push(`--trust-domain ${td}: not a valid trust domain name (lower-case letters, digits, '.', '_', '-')`);
   }
   for (const id of config.tokenAdmin) {
-    if (!id.startsWith('spiffe://')) errors.push(`--token-admin ${id}: must be a SPIFFE ID`);
+    // Compared exactly with callers' IDs, which parse strictly: an ID that cannot parse
+    // could never match, so it is refused here rather than silently admitting nobody.
+    const problem = spiffeIdError(id);
+    if (problem !== null) errors.push(`--token-admin ${id}: not a valid SPIFFE ID (${problem})`);
   }
   if (config.redisUrl !== null) {
     const problem = checkRedisUrl(config.redisUrl);

@@ -83,6 +83,25 @@ describe('loadServeConfig', () => {
     expect(errors.every((e) => !e.includes('\n'))).toBe(true);
   });
 
+  it.each([
+    ['--token-admin', 'spiffe://prod.example.org/ns/ops/sa/admin', null],
+    ['--token-admin', 'spiffe://Prod.example.org/ns/ops/sa/admin', /^--token-admin spiffe:\/\/Prod\S+: not a valid SPIFFE ID \(/],
+    ['--token-admin', 'spiffe://prod.example.org/ns/../admin', /^--token-admin \S+: not a valid SPIFFE ID \(/],
+    ['--token-admin', 'admin', /^--token-admin admin: not a valid SPIFFE ID \(/],
+    ['--trust-domain', 'prod.example.org', null],
+    ['--trust-domain', `${'a'.repeat(256)}.org`, /^--trust-domain a+\.org: not a valid trust domain name/],
+    ['--trust-domain', 'prod.exämple.org', /^--trust-domain prod\.exämple\.org: not a valid trust domain name/],
+  ])('checks %s %s with the rule callers\' SPIFFE IDs are parsed by', (flag, value, want) => {
+    const { config, errors } = loadServeConfig(['--policies', 'p', flag, value], {}, cwd);
+    if (want === null) {
+      expect(errors).toEqual([]);
+      expect(config).not.toBeNull();
+    } else {
+      expect(config).toBeNull();
+      expect(errors).toEqual([expect.stringMatching(want)]);
+    }
+  });
+
   it('rejects unknown keys and wrong types in the config file', () => {
     const file = tmpFile('c.yaml', 'policies: p\ngrpcadr: x\nauditChain: "yes"\n');
     const { errors } = loadServeConfig(['--config', file], {}, cwd);
