@@ -15,6 +15,7 @@ import type { EvaluateInput } from '../decision/evaluate.js';
 import { evaluate } from '../decision/evaluate.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { CompiledPolicy } from '../policy/compiled.js';
+import { compareText } from '../policy/diagnostics.js';
 import { isoTime, type LogEntry } from './logs.js';
 import { requestOf } from './match.js';
 import { trustDomainOf } from './targets.js';
@@ -198,7 +199,7 @@ export class Replayer {
 
   finish(): ReplayResult {
     const sorted = (m: Map<string, MutableGroup>) =>
-      [...m.values()].sort((a, b) => b.count - a.count || (a.mandate ?? '').localeCompare(b.mandate ?? '') || a.reason.localeCompare(b.reason));
+      [...m.values()].sort((a, b) => b.count - a.count || compareText(a.mandate ?? '', b.mandate ?? '') || compareText(a.reason, b.reason));
     return {
       revision: this.policy.revision,
       total: this.total,
