@@ -3,7 +3,7 @@
  * access graph, environment crossings, wildcard actions, missing task tokens, and review
  * dates. Pure: the clock is a parameter.
  */
-import type { MandateDoc, PolicySet } from '../policy/model.js';
+import { isHighRisk, type MandateDoc, type PolicySet } from '../policy/model.js';
 import { makeFinding, type Finding, type FindingMandate, type FindingTarget, type Severity } from './findings.js';
 import { ReverseSearch, buildAccessGraph, firstEdge, hasDirectGrant, sameEnvironment, type AccessGraph, type GraphNode } from './graph.js';
 import { levelRank, parseTarget } from './targets.js';
@@ -173,7 +173,7 @@ function uniqueTargets(raws: readonly string[], name: (raw: string) => FindingTa
 
 function mandateFindings(m: MandateDoc, nowMs: number, out: Finding[], targetName: (raw: string) => FindingTarget): void {
   const ref = [mandateRef(m)];
-  if (m.risk === 'high' || m.risk === 'critical') {
+  if (isHighRisk(m.risk)) {
     for (const fn of m.functions) {
       if (fn.taskToken !== 'optional') continue;
       out.push(

@@ -26,6 +26,7 @@ import type { LinePositions, YamlMap, YamlNode, YamlScalar, YamlSeq } from './ya
 import { compilePathTemplate } from './paths.js';
 import { spiffeIdError, spiffeTrustDomain } from '../identity/spiffe.js';
 import { FUNCTION_NAME, MAX_TOKEN_TTL_SECONDS, parseDuration, parseReviewBy } from './values.js';
+import { isHighRisk } from './model.js';
 
 const API_VERSION = 'mandate/v1';
 export const RISKS: readonly Risk[] = ['low', 'medium', 'high', 'critical'];
@@ -38,12 +39,12 @@ const METHOD_RE = /^[A-Z]+$/;
 
 /** Default maxTokenTtl by risk (SPEC section 2): 15m, or 5m for high and critical. */
 function defaultMaxTokenTtlSeconds(risk: Risk): number {
-  return risk === 'high' || risk === 'critical' ? 300 : 900;
+  return isHighRisk(risk) ? 300 : 900;
 }
 
 /** Default taskToken rule by risk: required for high and critical. */
 function defaultTaskToken(risk: Risk): TaskTokenRule {
-  return risk === 'high' || risk === 'critical' ? 'required' : 'optional';
+  return isHighRisk(risk) ? 'required' : 'optional';
 }
 
 const TOP_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'] as const;
