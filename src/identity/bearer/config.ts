@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isValidTrustDomain } from '../spiffe.js';
+import { parseDurationMs } from '../../config/duration.js';
 import { compileSubjectTemplate, type SubjectTemplate } from './template.js';
 
 export type KeySetLocation =
@@ -210,12 +211,4 @@ function staleness(obj: Record<string, unknown>, at: string, errors: string[]): 
     return null;
   }
   return ms;
-}
-
-/** Go-style durations of hours, minutes and seconds: `1h`, `90s`, `1h30m`. */
-export function parseDurationMs(s: string): number | null {
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s);
-  if (m === null || s.length === 0) return null;
-  const [, h, min, sec] = m;
-  return ((Number(h ?? 0) * 60 + Number(min ?? 0)) * 60 + Number(sec ?? 0)) * 1000;
 }
