@@ -17,7 +17,6 @@ import type { TokenVerdict } from '../tokens/types.js';
 import { decisionToLogEntry, type DecisionLogEntry } from './entry.js';
 import { chainLine, GENESIS_HASH, hashLine, readChainHead, type ChainHead } from './chain.js';
 
-
 export interface DecisionLogOptions {
   readonly destination: 'stdout' | { readonly file: string };
   /**
