@@ -108,7 +108,7 @@ if (only.has('inproc')) {
   const largest = sizes[sizes.length - 1];
   for (const mix of ['allow', 'deny']) {
     log(`in-process mandate: 10 vs ${largest} mandates in one process, ${mix} mix`);
-    record('scale', await runCase('inproc-scale.mjs', ['--mandates', largest, '--mix', mix, '--rounds', quick ? 4 : 8], 600000), `scale ${largest} ${mix}`);
+    record('scale', await runCase('inproc-scale.mjs', ['--mandates', largest, '--mix', mix, '--rounds', quick ? 6 : 24], 600000), `scale ${largest} ${mix}`);
   }
   for (const what of ['decode', 'decode-fast', 'encode', 'encode-fast']) {
     log(`codec: ${what}`);
