@@ -24,8 +24,8 @@
  * Hot copies. Locality within a record is not enough at scale: a hundred thousand
  * records fill ~20 MB, and the few hundred a mesh's active callers use lie scattered over
  * thousands of pages, so each decision paid TLB and cache misses just to reach its record
- * (benchmarks: 600 active callers spread over 100,000 mandates cost 1.6-1.8x the 10-mandate
- * decision; the same callers among the first 1,000 mandates, 1.15-1.2x). So the first
+ * (benchmarks, 600 active callers: spread over 100,000 mandates, 1.28-1.38x the 10-mandate
+ * decision without copies, 1.04-1.17x with them). So the first
  * lookup of a subject copies its record into a small arena at the end of `code` (and its
  * strings to the end of `info`), next to the other recently used ones, and hands out the
  * copy. A copy is the same record with its function offsets moved, so every accessor works
