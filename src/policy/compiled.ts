@@ -27,9 +27,13 @@ export interface ActionRequest {
   readonly pathEnd: number;
 }
 
-/** A mandate of one CompiledPolicy; -1 stands for none. Valid only with the policy that gave it. */
+/**
+ * A mandate of one CompiledPolicy; -1 stands for none. Valid only with the policy that gave
+ * it, and only until that policy's next mandateOf() (which may reuse the memory of a hot
+ * copy, see compile.ts): read what is needed before awaiting anything.
+ */
 export type MandateRef = number;
-/** A function of one mandate of one CompiledPolicy; -1 stands for none. */
+/** A function of one mandate of one CompiledPolicy; -1 stands for none. Valid as long as its MandateRef. */
 export type FunctionRef = number;
 
 export interface CompiledPolicy {

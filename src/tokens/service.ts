@@ -108,12 +108,15 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     if (fn === -1) return [S.PERMISSION_DENIED, MSG.undeclared];
 
     const max = Math.min(policy.maxTokenTtlSeconds(fn), MAX_TOKEN_TTL_SECONDS);
+    // Read now: a MandateRef is good only until the policy's next lookup, which a Check
+    // handled during the awaits below would make.
+    const mandateName = policy.mandateName(mandate);
     const ttl = ttlRequested === 0 ? max : Math.min(ttlRequested, max);
     const { token, claims } = await deps.signer.issue({ sub: caller, scope: fnName, ttlSeconds: ttl, tctx, reqWl: caller }, nowMs);
     issued.set(claims.txn, { sub: caller, expMs: claims.exp * 1000 });
     await deps.revocations.recordIssued?.(claims.txn, caller, claims.exp * 1000);
     deps.onIssued(fnName);
-    log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: policy.mandateName(mandate) }, 'task token issued');
+    log?.info({ txn: claims.txn, sub: caller, function: fnName, ttl_seconds: ttl, mandate: mandateName }, 'task token issued');
     return { token, txn: claims.txn, expires_at: claims.exp, ttl_seconds: ttl };
   }
 

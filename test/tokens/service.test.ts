@@ -11,6 +11,7 @@ import { es256Key } from './fixtures.js';
 import {
   ADMIN,
   call,
+  LAPSED,
   client,
   listen,
   makePki,
@@ -147,6 +148,35 @@ describe('Issue', () => {
     expect(err?.code).toBe(code);
     expect(err?.details).toMatch(message);
     expect(main.issued.length).toBe(issuedBefore);
+  });
+
+  it('logs the issuing mandate even when checks reuse its hot copy while the token is signed', async () => {
+    const policy = testPolicy();
+    const signer = createTokenSigner({ key, issuer: ISSUER });
+    let signing!: () => void;
+    const signingStarted = new Promise<void>((resolve) => (signing = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const logged: Record<string, unknown>[] = [];
+    const r = await replica({
+      getPolicy: () => policy,
+      signer: { ...signer, issue: async (...args) => { signing(); await released; return signer.issue(...args); } },
+      logger: { info: (obj, msg) => logged.push({ ...obj, msg }), warn: () => undefined },
+    });
+    try {
+      const pending = call(as('worker', r.port), 'Issue', { function: 'refund-processing' });
+      await signingStarted;
+      // What Checks do meanwhile: 4,096 other callers fill the recent-subject table, and the
+      // next lookup empties the hot arena and copies another mandate where the worker's was.
+      for (let i = 0; i < 4_096; i++) policy.mandateOf(`spiffe://prod.example.org/ns/x/sa/caller-${i}`);
+      expect(policy.mandateName(policy.mandateOf(LAPSED))).toBe('legacy');
+      release();
+      const { err } = await pending;
+      expect(err).toBeNull();
+      expect(logged.filter((l) => l['msg'] === 'task token issued').map((l) => l['mandate'])).toEqual(['refund-worker']);
+    } finally {
+      await r.close();
+    }
   });
 
   it('answers UNAVAILABLE before a policy is loaded', async () => {
