@@ -52,6 +52,16 @@ function badPathChar(s: string, i: number, end: number): string | null {
   return null;
 }
 
+/**
+ * 1 for the ASCII characters a request path may contain that need no further look: every
+ * printable one but `/`, `?`, `#` (structure), `%` (maybe an encoded separator), `\` and
+ * `;` (refused). One table load per character instead of a chain of comparisons: the scan
+ * is a tenth of an in-process decision.
+ */
+const PLAIN = new Uint8Array(128);
+for (let c = 0x21; c <= 0x7e; c++) PLAIN[c] = 1;
+for (const c of [SLASH, QUESTION, HASH, PERCENT, BACKSLASH, SEMICOLON]) PLAIN[c] = 0;
+
 function isDotSegment(s: string, start: number, len: number): boolean {
   return (len === 1 && s.charCodeAt(start) === DOT) ||
     (len === 2 && s.charCodeAt(start) === DOT && s.charCodeAt(start + 1) === DOT);
@@ -81,6 +91,7 @@ export function checkRequestPath(raw: string): number {
   let i = 1;
   for (; i < limit; i++) {
     const c = raw.charCodeAt(i);
+    if (c < 128 && PLAIN[c] === 1) continue;
     if (c === QUESTION || c === HASH) break;
     if (c === SLASH) {
       // Only the segment after a trailing '/' may be empty.

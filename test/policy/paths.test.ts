@@ -63,6 +63,19 @@ describe('checkRequestPath', () => {
     expect(pathSegments(raw)).toBeNull();
   });
 
+  it('accepts exactly the printable ASCII characters but backslash and ";" inside a segment', () => {
+    // Every code unit up to U+02FF, and a few beyond, between two letters of one segment;
+    // `/`, `?`, `#` and `%` keep their structural meaning and are left to the cases above.
+    const structural = new Set(['/', '?', '#', '%']);
+    const codes = [...Array.from({ length: 0x300 }, (_, c) => c), 0x2215, 0xfeff, 0xff0e, 0xd83d];
+    for (const c of codes) {
+      const ch = String.fromCharCode(c);
+      if (structural.has(ch)) continue;
+      const accepted = c >= 0x21 && c <= 0x7e && ch !== '\\' && ch !== ';';
+      expect([c, checkRequestPath(`/a${ch}b`) === 4]).toEqual([c, accepted]);
+    }
+  });
+
   it('cuts query and fragment for the log', () => {
     expect(pathWithoutQuery('/a/b?c#d')).toBe('/a/b');
     expect(pathWithoutQuery('/a#d?c')).toBe('/a');
