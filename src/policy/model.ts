@@ -7,14 +7,14 @@
 
 export type Risk = 'low' | 'medium' | 'high' | 'critical';
 export type Sensitivity = Risk;
+export type Capability = 'mint-credentials' | 'edit-policy' | 'impersonate' | 'read-secrets';
+export type MandateMode = 'enforce' | 'dry-run';
+export type TaskTokenRule = 'required' | 'optional';
 
 /** High and critical mandates need task tokens by default and get shorter ones (SPEC section 2). */
 export function isHighRisk(risk: Risk): boolean {
   return risk === 'high' || risk === 'critical';
 }
-export type Capability = 'mint-credentials' | 'edit-policy' | 'impersonate' | 'read-secrets';
-export type MandateMode = 'enforce' | 'dry-run';
-export type TaskTokenRule = 'required' | 'optional';
 
 /** 1-based line and column, as editors show them. */
 export interface SourceLocation {
