@@ -25,6 +25,17 @@ afterEach(() => {
   child = null;
 });
 
+describe('the mandate binary', () => {
+  it('runs on its own, as `npx mandate` and an installed bin run it (shebang and exec bit)', () => {
+    // tsc writes files without the exec bit; `npm run build` sets it, and without it
+    // `npx mandate` fails with "Permission denied".
+    const r = spawnSync(BIN, ['validate', EXAMPLES], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/mandates?/);
+  });
+});
+
 describe('mandate serve as a process', () => {
   it('exits 2 with one line per configuration problem', () => {
     const r = run(['serve', '--policies', EXAMPLES, '--grpc-addr', 'nope', '--mode', 'maybe', '--wat']);
