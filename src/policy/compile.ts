@@ -164,7 +164,7 @@ class Policy implements CompiledPolicy {
   private hotCopy(m: MandateRef): MandateRef {
     const code = this.code;
     const slots = code[m + M_SLOTS]!;
-    if (slots > HOT_RECORD_LIMIT || slots > this.code.length - this.hotStart) return m;
+    if (slots > HOT_RECORD_LIMIT || slots > code.length - this.hotStart) return m;
     // Full by slots, or (never before the recent table empties it) by strings.
     if (this.hotTop + slots > code.length || (this.hotOrdinal + this.hotCount) * INFO_SIZE === this.info.length) this.emptyHot();
     const copy = this.hotTop;
