@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { constants, createReadStream, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDecisionLog, type DecisionLog } from '../../src/audit/decision-log.js';
 import { decisionToLogEntry, DECISION_LOG_FIELDS, type DecisionLogEntry } from '../../src/audit/entry.js';
 import { decision, facts, okToken, SECRET_BEARER, SECRET_TOKEN } from './fixtures.js';
@@ -144,6 +144,47 @@ describe('decision log to a file', () => {
     log.write(allow(11));
     await until(() => drops() === 11, 'the drop after failure');
     await expect(log.flush()).resolves.toBeUndefined();
+  });
+});
+
+describe('decision log batching', () => {
+  // Fake timers make "within 10 ms" and "at the next turn" exact; the file writes (fs
+  // callbacks, not timers) stay real.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('holds a few lines up to 10 ms and then writes them together, without a flush', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const file = join(dir, 'decisions.log');
+    const { log } = open({ file });
+    for (let i = 0; i < 5; i++) log.write(allow(i));
+    await vi.advanceTimersByTimeAsync(9);
+    expect(log.pending()).toBe(5);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log.pending()).toBe(0);
+    vi.useRealTimers();
+    await until(() => readLines(file).length === 5, 'the batch to reach the file');
+    expect(readLines(file).map((l) => l.decision_id)).toEqual(['d-0', 'd-1', 'd-2', 'd-3', 'd-4']);
+  });
+
+  it('drains at the next turn once 64 lines wait, and at once on flush', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    const file = join(dir, 'decisions.log');
+    const { log } = open({ file });
+    for (let i = 0; i < 63; i++) log.write(allow(i));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(log.pending()).toBe(63);
+    log.write(allow(63));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(log.pending()).toBe(0);
+    log.write(allow(64));
+    const flushed = log.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(log.pending()).toBe(0);
+    vi.useRealTimers();
+    await flushed;
+    expect(readLines(file)).toHaveLength(65);
   });
 });
 
