@@ -54,7 +54,8 @@ async function stopChild(child, timeoutMs = 15000) {
 }
 
 async function startFloor() {
-  const s = spawnServer(process.execPath, [path.join(BENCH_DIR, 'floor-server.mjs'), '127.0.0.1:0']);
+  const nodeArgs = opt.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opt.cpuProf] : [];
+  const s = spawnServer(process.execPath, [...nodeArgs, path.join(BENCH_DIR, 'floor-server.mjs'), '127.0.0.1:0']);
   const port = await waitFor(() => /listening (\d+)/.exec(s.output())?.[1], 30000);
   if (!port) throw new Error(`floor server did not start: ${s.output()}`);
   return { grpcAddr: `127.0.0.1:${port}`, metricsUrl: null, stop: () => stopChild(s.child), pid: s.child.pid };
