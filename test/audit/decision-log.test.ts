@@ -154,10 +154,14 @@ describe('decision log batching', () => {
     vi.useRealTimers();
   });
 
-  it('holds a few lines up to 10 ms and then writes them together, without a flush', async () => {
+  function openWithFakeTimers(): { file: string; log: DecisionLog } {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
     const file = join(dir, 'decisions.log');
-    const { log } = open({ file });
+    return { file, log: open({ file }).log };
+  }
+
+  it('holds a few lines up to 10 ms and then writes them together, without a flush', async () => {
+    const { file, log } = openWithFakeTimers();
     for (let i = 0; i < 5; i++) log.write(allow(i));
     await vi.advanceTimersByTimeAsync(9);
     expect(log.pending()).toBe(5);
@@ -169,9 +173,7 @@ describe('decision log batching', () => {
   });
 
   it('drains at the next turn once 64 lines wait, and at once on flush', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
-    const file = join(dir, 'decisions.log');
-    const { log } = open({ file });
+    const { file, log } = openWithFakeTimers();
     for (let i = 0; i < 63; i++) log.write(allow(i));
     await vi.advanceTimersByTimeAsync(0);
     expect(log.pending()).toBe(63);
