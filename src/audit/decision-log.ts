@@ -1,8 +1,8 @@
 /**
  * The decision-log sink (SPEC section 7): one JSON line per decision, written off the
  * request path. write() only puts the entry into a bounded ring buffer and, at most once
- * per burst, schedules a drain; the drain serialises lines and hands them to a pino
- * destination (sonic-boom, async). When the sink is slow or blocked, sonic-boom's buffer
+ * per burst, schedules a drain (within COALESCE_MS); the drain serialises the waiting lines
+ * and hands them to a pino destination (sonic-boom, async) in one write. When the sink is slow or blocked, sonic-boom's buffer
  * fills past SINK_HIGH_BYTES, the drain stops, the ring fills, and further entries
  * are dropped and counted through onDrop: a decision is never delayed or failed by logging.
  *
