@@ -751,8 +751,8 @@ function decodeWith(p: Prepared, bytes: Buffer, wanted: WantedHeaders | null): o
 
 /**
  * The CheckRequest fields facts.ts reads, as proto-loader would decode them. Throws only
- * where proto-loader's deserialize throws on the same bytes (grpc-js then fails the call
- * as before).
+ * where proto-loader's deserialize throws on the same bytes (the server's decoder below
+ * turns that into UNDECODABLE_CHECK_REQUEST).
  */
 export function decodeCheckRequest(bytes: Buffer): object {
   return decodeWith(codec(), bytes, null);
@@ -761,14 +761,30 @@ export function decodeCheckRequest(bytes: Buffer): object {
 /**
  * decodeCheckRequest, keeping only the HTTP headers named in `wantedHeaders` (lower case:
  * facts.ts's factsHeaderNames()). The result is proto-loader's object with every other
- * header left out, so extractFacts reads the same facts from it. The server's decoder.
+ * header left out, so extractFacts reads the same facts from it. The server's decoder:
+ * never throws; bytes that do not decode give UNDECODABLE_CHECK_REQUEST.
  */
 export function createCheckRequestDecoder(wantedHeaders: readonly string[]): (bytes: Buffer) => object {
   // Prepared here, once, rather than looked up on every request.
   const p = codec();
   const wanted = new WantedHeaders(wantedHeaders);
-  return (bytes) => decodeWith(p, bytes, wanted);
+  return (bytes) => {
+    try {
+      return decodeWith(p, bytes, wanted);
+    } catch {
+      return UNDECODABLE_CHECK_REQUEST;
+    }
+  };
 }
+
+/**
+ * What the server's decoder hands the Check handler for bytes that are no CheckRequest
+ * (proto-loader's deserialize throws on them). A throw would make grpc-js fail the call with
+ * INTERNAL, which an Envoy with `failure_mode_allow` lets through; SPEC section 5 has the RPC
+ * always succeed, so the handler answers it as a BAD_REQUEST denial. Empty, like a request
+ * without attributes, so anything that reads it finds no facts.
+ */
+export const UNDECODABLE_CHECK_REQUEST: object = Object.freeze({});
 
 /** For tests: which path a frame takes (true: the fast decoder, false: the fallback). */
 export function decodesWithoutFallback(bytes: Buffer): boolean {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { evaluate, internalErrorDecision, type EvaluateEnv } from '../decision/evaluate.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
+import { UNDECODABLE_CHECK_REQUEST } from '../envoy/check-request-codec.js';
 import { extractFacts, type HeaderNames } from '../envoy/facts.js';
 import { toCheckResponse } from '../envoy/response.js';
 import { resolveIdentity, type IdentityOptions } from '../identity/resolve.js';
@@ -33,6 +34,8 @@ export interface CheckDeps {
    */
   readonly encodeResponse?: (decision: Decision) => object;
 }
+
+const UNDECODABLE_DETAIL = 'the message is not a CheckRequest (it could not be decoded)';
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown }).then === 'function';
@@ -100,7 +103,9 @@ export function createCheckHandler(deps: CheckDeps): grpc.handleUnaryCall<unknow
       const token = facts.taskToken === null ? null : deps.tokens.verifySync(facts.taskToken, nowMs);
       if (!isPromise(identity)) {
         // Fast path: everything synchronous, no promise allocated.
-        finish(callback, evaluate(env, { facts, identity, token }, nowMs, id), facts, token, t0, nowMs);
+        const decision = evaluate(env, { facts, identity, token }, nowMs, id);
+        // Undecodable bytes read as a request without attributes (BAD_REQUEST); the log says why.
+        finish(callback, call.request === UNDECODABLE_CHECK_REQUEST ? { ...decision, detail: UNDECODABLE_DETAIL } : decision, facts, token, t0, nowMs);
         return;
       }
       // Only a bearer JWT identity (SPEC section 4 item 4) needs to wait for a key set.

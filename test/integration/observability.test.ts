@@ -5,7 +5,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkMethodDefinition } from '../../src/envoy/protos.js';
 import { checkRequest, envoyClient, responseHeaders, type EnvoyClient } from '../helpers/envoy-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -89,6 +91,23 @@ describe('decision log', () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('s3cret');
+  });
+
+  it('answers bytes that are no CheckRequest with RPC OK and BAD_REQUEST, and logs why', async () => {
+    // A length-delimited field claiming more bytes than follow: proto-loader cannot decode it.
+    const garbage = Buffer.from([0x0a, 0x10, 0x22]);
+    expect(() => checkMethodDefinition().requestDeserialize(garbage)).toThrow();
+    const raw = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure());
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      raw.makeUnaryRequest<Buffer, Buffer>('/envoy.service.auth.v3.Authorization/Check', (b) => b, (b) => b, garbage, (err, value) =>
+        err ? reject(err) : resolve(value!),
+      );
+    }).finally(() => raw.close());
+    const r = checkMethodDefinition().responseDeserialize(bytes) as Parameters<typeof responseHeaders>[0] & { status: { code: number } };
+    expect(r.status.code).toBe(7);
+    expect(responseHeaders(r)['x-mandate-reason']).toBe('BAD_REQUEST');
+    const line = await lineFor(responseHeaders(r)['x-mandate-decision-id'] as string);
+    expect(line).toMatchObject({ decision: 'deny', reason: 'BAD_REQUEST', source: null, mandate: null, detail: 'the message is not a CheckRequest (it could not be decoded)' });
   });
 
   it('writes dry_run and would_deny for a dry-run mandate', async () => {
