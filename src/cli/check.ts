@@ -10,6 +10,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { loadServeConfig } from '../config/load.js';
 import { decisionToLogEntry } from '../audit/entry.js';
 import { explainDecision } from '../decision/explain.js';
+import { checkRequestJsonErrors } from '../envoy/check-request-json.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../identity/bearer/index.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
@@ -88,6 +89,12 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
   }
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     io.stderr(`mandate check: --request ${requestArg}: a CheckRequest must be a JSON object\n`);
+    return EXIT_USAGE;
+  }
+  const shapeErrors = checkRequestJsonErrors(request);
+  if (shapeErrors.length > 0) {
+    for (const e of shapeErrors) io.stderr(`mandate check: --request ${requestArg}: ${e}\n`);
+    io.stderr('mandate check: the request must be a CheckRequest in proto3 JSON form (Envoy\'s envoy.service.auth.v3.CheckRequest)\n');
     return EXIT_USAGE;
   }
 

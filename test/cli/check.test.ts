@@ -58,6 +58,19 @@ describe('mandate check on examples/requests', () => {
     expect(c.stderr).toMatch(/--request -/);
   });
 
+  it.each([
+    ['a misspelt field', { attributes: { contextExtension: { function: 'x' } } }, /attributes\.contextExtension: unknown field/],
+    ['a number for a string', { attributes: { source: { principal: 5 } } }, /attributes\.source\.principal: expected a string, got number/],
+    ['a string for a message', { attributes: { request: { http: 'GET /' } } }, /attributes\.request\.http: expected an object/],
+    ['a malformed Timestamp', { attributes: { request: { time: 'yesterday' } } }, /attributes\.request\.time: expected an RFC 3339/],
+    ['a number as a header value', { attributes: { request: { http: { headers: { 'x-business-function': 7 } } } } }, /attributes\.request\.http\.headers\["x-business-function"\]: expected a string/],
+  ])('exits 2 on a request that is not proto3 JSON of a CheckRequest: %s', async (_n, request, message) => {
+    const c = await check(['--policies', 'examples/policies', '--request', '-'], JSON.stringify(request));
+    expect(c.code).toBe(2);
+    expect(c.stdout).toBe('');
+    expect(c.stderr).toMatch(message);
+  });
+
   it('exits 2 without --request, and for a missing file', async () => {
     expect((await check(['--policies', 'examples/policies'])).code).toBe(2);
     const b = await check(['--policies', 'examples/policies', '--request', 'nope.json']);
