@@ -76,7 +76,7 @@ export function loadServeConfig(args: readonly string[], env: Readonly<Record<st
     }
     const spec = OPTION_BY_FLAG.get(arg);
     if (spec === undefined) {
-      errors.push(`${arg}: unknown option (see 'mandate serve --help')`);
+      errors.push(`${arg}: unknown option (see --help)`);
       continue;
     }
     if (spec.kind === 'bool') {

@@ -52,7 +52,7 @@ const WRAPPERS: Readonly<Record<string, string>> = {
 };
 const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$|^[A-Za-z0-9_-]*$/;
-const TIMESTAMP = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})$/;
+const TIMESTAMP = /^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$/;
 const DURATION = /^-?[0-9]+(?:\.[0-9]{1,9})?s$/;
 
 /** The name proto3 JSON uses for a field: lowerCamelCase of its proto name. */
@@ -129,7 +129,7 @@ class Walker {
         if (!Array.isArray(v)) this.fail(at, `expected an array (ListValue), got ${jsonType(v)}`);
         return;
       case 'google.protobuf.Timestamp':
-        if (typeof v !== 'string' || !TIMESTAMP.test(v) || Number.isNaN(Date.parse(v))) this.fail(at, 'expected an RFC 3339 date-time string (Timestamp)');
+        if (typeof v !== 'string' || !TIMESTAMP.test(v) || Number.isNaN(Date.parse(v.toUpperCase()))) this.fail(at, 'expected an RFC 3339 date-time string (Timestamp)');
         return;
       case 'google.protobuf.Duration':
         if (typeof v !== 'string' || !DURATION.test(v)) this.fail(at, 'expected a duration string such as "1.5s" (Duration)');

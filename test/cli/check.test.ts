@@ -71,6 +71,13 @@ describe('mandate check on examples/requests', () => {
     expect(c.stderr).toMatch(message);
   });
 
+  it('names its own --help for an unknown option, not serve\'s', async () => {
+    const c = await check(['--policies', 'examples/policies', '--request', '-', '--frob'], '{}');
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('mandate check: --frob: unknown option (see --help)');
+    expect(c.stderr).not.toContain('serve');
+  });
+
   it('exits 2 without --request, and for a missing file', async () => {
     expect((await check(['--policies', 'examples/policies'])).code).toBe(2);
     const b = await check(['--policies', 'examples/policies', '--request', 'nope.json']);

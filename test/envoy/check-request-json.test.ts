@@ -49,6 +49,7 @@ describe('CheckRequests that are proto3 JSON', () => {
     ['an enum by number', { attributes: { source: { address: { socket_address: { protocol: 1 } } } } }],
     ['URL-safe base64 without padding', { attributes: { request: { http: { raw_body: 'YW-_' } } } }],
     ['a Timestamp with an offset', { attributes: { request: { time: '2026-12-04T12:00:00+02:00' } } }],
+    ['a Timestamp in lower case (RFC 3339 allows it)', { attributes: { request: { time: '2026-12-04t12:00:00z' } } }],
   ])('accepts %s', (_n, request) => {
     expect(checkRequestJsonErrors(request)).toEqual([]);
   });
@@ -86,6 +87,7 @@ describe('CheckRequests that are not', () => {
     ['an enum name the enum lacks', { attributes: { source: { address: { socket_address: { protocol: 'SCTP' } } } } }, 'attributes.source.address.socket_address.protocol: expected one of TCP, UDP'],
     ['bytes that are not base64', { attributes: { request: { http: { raw_body: 'not base64!' } } } }, 'attributes.request.http.raw_body: expected base64 text (bytes)'],
     ['a Timestamp without a zone', { attributes: { request: { time: '2026-12-04T12:00:00' } } }, 'attributes.request.time: expected an RFC 3339 date-time string (Timestamp)'],
+    ['a Timestamp with no such day', { attributes: { request: { time: '2026-13-45T12:00:00Z' } } }, 'attributes.request.time: expected an RFC 3339 date-time string (Timestamp)'],
     ['a Timestamp as a number', { attributes: { request: { time: 1764849600 } } }, 'attributes.request.time: expected an RFC 3339 date-time string (Timestamp)'],
     ['a Struct that is a string', { attributes: { metadata_context: { filter_metadata: { a: 'b' } } } }, 'attributes.metadata_context.filter_metadata["a"]: expected an object (Struct), got string'],
     ['an Any without @type', { attributes: { metadata_context: { typed_filter_metadata: { a: {} } } } }, 'attributes.metadata_context.typed_filter_metadata["a"]: expected an object with an "@type" string (Any)'],
