@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { parseDurationMs } from '../config/duration.js';
+import { parseDurationMs } from '../duration.js';
 import { createTokenSigner, isTaskContext } from '../tokens/issue.js';
 import { keysFromJwks, loadKeyRing, parseKeyText, type VerificationKey } from '../tokens/keys.js';
 import { FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from '../tokens/limits.js';

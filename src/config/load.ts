@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LOG_LEVELS, type Config, type LogLevel } from './config.js';
-import { parseDurationMs } from './duration.js';
+import { parseDurationMs } from '../duration.js';
 import { checkRedisUrl } from './redis-url.js';
 import { isValidTrustDomain, spiffeIdError } from '../identity/spiffe.js';
 import { OPTION_BY_FLAG, OPTION_BY_KEY, SERVE_OPTIONS, type OptionSpec } from './options.js';

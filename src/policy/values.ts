@@ -1,4 +1,5 @@
 /** Scalar value syntaxes of the policy language: durations and review dates. */
+import { parseGoDurationNs } from '../duration.js';
 
 /** The longest maxTokenTtl a function may declare (SPEC section 2: at most 1h). */
 export const MAX_TOKEN_TTL_SECONDS = 3600;
@@ -8,38 +9,23 @@ export const FUNCTION_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export type Parsed<T> = { readonly value: T; readonly error: null } | { readonly value: null; readonly error: string };
 
-const UNIT_SECONDS: Readonly<Record<string, number>> = { h: 3600, m: 60, s: 1 };
-const UNIT_ORDER = 'hms';
+const NS_PER_S = 1_000_000_000n;
 
 /**
- * A Go-style duration restricted to whole h, m and s components, each at most once and in
- * that order (`90s`, `5m`, `1h30m`); no sign, fraction, spaces or other unit. Zero is
- * rejected: a zero TTL is a mistake, not a way to disable tokens.
+ * A task token's lifetime: a Go-style duration (src/duration.ts: `90s`, `5m`, `1h30m`,
+ * `1.5m`, `90000ms`) that comes to a whole number of seconds, more than zero (JWT times are
+ * whole seconds; a zero TTL is a mistake, not a way to disable tokens).
  */
 export function parseDuration(text: string): Parsed<number> {
   const bad = (why: string): Parsed<number> => ({
     value: null,
-    error: `"${text}" is not a duration: ${why} (write e.g. 90s, 5m, 1h or 1h30m)`,
+    error: `"${text}" ${why} (write e.g. 90s, 5m, 1h or 1h30m)`,
   });
-  if (text.length === 0) return bad('empty');
-  let total = 0;
-  let i = 0;
-  let lastUnit = -1;
-  while (i < text.length) {
-    const start = i;
-    while (i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
-    if (i === start) return bad('each component is whole digits followed by h, m or s');
-    if (i - start > 9) return bad('a component is too large');
-    const unit = text[i];
-    const order = unit === undefined ? -1 : UNIT_ORDER.indexOf(unit);
-    if (order < 0) return bad('the units are h, m and s');
-    if (order <= lastUnit) return bad('units must appear once each, in the order h, m, s');
-    lastUnit = order;
-    total += Number(text.slice(start, i)) * UNIT_SECONDS[unit!]!;
-    i++;
-  }
-  if (total === 0) return bad('it must be longer than zero');
-  return { value: total, error: null };
+  const ns = parseGoDurationNs(text);
+  if (ns === null) return bad('is not a duration: Go syntax, numbers with units ns, us, ms, s, m or h');
+  if (ns <= 0n) return bad('is not a usable duration: it must be longer than zero');
+  if (ns % NS_PER_S !== 0n) return bad('is not a usable duration: a token lifetime is a whole number of seconds');
+  return { value: Number(ns / NS_PER_S), error: null };
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;

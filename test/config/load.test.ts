@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs } from '../../src/config/duration.js';
+import { parseDurationMs } from '../../src/duration.js';
 import { loadServeConfig } from '../../src/config/load.js';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
 
@@ -132,8 +132,13 @@ describe('parseDurationMs', () => {
     ['1m30s', 90_000],
     ['2h', 7_200_000],
     ['1.5s', 1500],
+    ['0', 0],
+    ['+1m', 60_000],
+    ['1500us', 2],
+    ['2µs', 0],
+    ['.5h', 1_800_000],
   ])('%s = %i ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
-  it.each(['', '5', 's', '-5s', '5 s', '5d', '1h-1m'])('%j is rejected', (text) => expect(parseDurationMs(text)).toBeNull());
+  it.each(['', '5', 's', '-5s', '5 s', '5d', '1h-1m', '.s', '-0.5s', '3000000h'])('%j is rejected', (text) => expect(parseDurationMs(text)).toBeNull());
 });
 
 describe('README configuration table', () => {

@@ -51,7 +51,7 @@ describe('parseIdentityConfig accepts', () => {
 
   it('takes maxStaleness as a duration', () => {
     expect(parseIdentityConfig({ jwtSvid: [svid({ maxStaleness: '30m' })] }, BASE).value!.jwtSvid[0]!.maxStalenessMs).toBe(1_800_000);
-    // The grammar of every other duration option (config/duration.ts), fractions included.
+    // The grammar of every other duration option (src/duration.ts), fractions included.
     expect(parseIdentityConfig({ jwtSvid: [svid({ maxStaleness: '1h30m' })] }, BASE).value!.jwtSvid[0]!.maxStalenessMs).toBe(5_400_000);
     expect(parseIdentityConfig({ jwtSvid: [svid({ maxStaleness: '1.5h' })] }, BASE).value!.jwtSvid[0]!.maxStalenessMs).toBe(5_400_000);
   });

@@ -56,7 +56,7 @@ describe('policy/ dependencies', () => {
       const text = readFileSync(path.join(dir, f), 'utf8');
       const imports = [...text.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
       for (const i of imports) {
-        expect(`${f}: ${i}`).toMatch(/: (\.\/[a-z-]+\.js|\.\.\/(errors|identity\/spiffe)\.js|yaml|js-yaml|node:[a-z/]+)$/);
+        expect(`${f}: ${i}`).toMatch(/: (\.\/[a-z-]+\.js|\.\.\/(errors|duration|identity\/spiffe)\.js|yaml|js-yaml|node:[a-z/]+)$/);
       }
     }
   });

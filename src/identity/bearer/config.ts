@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isValidTrustDomain } from '../spiffe.js';
-import { parseDurationMs } from '../../config/duration.js';
+import { parseDurationMs } from '../../duration.js';
 import { compileSubjectTemplate, type SubjectTemplate } from './template.js';
 
 export type KeySetLocation =
