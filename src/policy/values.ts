@@ -29,7 +29,7 @@ export function parseDuration(text: string): Parsed<number> {
 }
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 
 /** Date.UTC() without its mapping of years 0-99 onto 1900-1999. */
 function utc(year: number, month: number, day: number, h = 0, m = 0, s = 0, ms = 0): number {
@@ -46,9 +46,11 @@ function daysIn(year: number, month: number): number {
 }
 
 /**
- * An ISO-8601 calendar date `YYYY-MM-DD` (00:00:00Z that day) or an RFC 3339 date-time with
- * seconds and an explicit offset (`2027-03-01T12:00:00+02:00`); a date-time without offset
- * is refused because its instant would depend on the server's time zone.
+ * An ISO-8601 calendar date `YYYY-MM-DD` (00:00:00Z that day) or an ISO-8601 extended
+ * date-time with an explicit offset: seconds and fraction optional, `Z` or `±hh:mm` /
+ * `±hhmm`, `T`/`Z` in either case as RFC 3339 allows (`2027-03-01T12:00:00+02:00`,
+ * `2027-03-01T12:00Z`). A date-time without offset is refused because its instant would
+ * depend on the server's time zone.
  */
 export function parseReviewBy(text: string): Parsed<number> {
   const bad = (why: string): Parsed<number> => ({
@@ -59,7 +61,7 @@ export function parseReviewBy(text: string): Parsed<number> {
   const t = d === null ? DATE_TIME_RE.exec(text) : null;
   const m = d ?? t;
   if (m === null) {
-    return bad('write YYYY-MM-DD or a date-time with seconds and offset, e.g. 2027-03-01T12:00:00Z');
+    return bad('write YYYY-MM-DD or a date-time with an offset, e.g. 2027-03-01T12:00:00Z');
   }
   const year = Number(m[1]);
   const month = Number(m[2]);
@@ -69,14 +71,14 @@ export function parseReviewBy(text: string): Parsed<number> {
   if (t === null) return { value: utc(year, month, day), error: null };
   const hour = Number(t[4]);
   const minute = Number(t[5]);
-  const second = Number(t[6]);
+  const second = t[6] === undefined ? 0 : Number(t[6]);
   if (hour > 23 || minute > 59 || second > 59) return bad('time out of range');
   const ms = t[7] === undefined ? 0 : Math.floor(Number(`0${t[7]}`) * 1000);
   let offsetMinutes = 0;
   const zone = t[8]!;
-  if (zone !== 'Z') {
+  if (zone !== 'Z' && zone !== 'z') {
     const oh = Number(zone.slice(1, 3));
-    const om = Number(zone.slice(4, 6));
+    const om = Number(zone.slice(-2));
     if (oh > 23 || om > 59) return bad('offset out of range');
     offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }

@@ -77,13 +77,16 @@ describe('parseReviewBy', () => {
     ['negative offset', '2027-02-28T19:00:00-05:00', Date.UTC(2027, 2, 1, 0, 0, 0)],
     ['fraction', '2027-03-01T00:00:00.250Z', Date.UTC(2027, 2, 1) + 250],
     ['year below 100 is not 19xx', '0099-01-01', -59042995200000],
+    ['no seconds (ISO-8601 reduced precision)', '2027-03-01T12:30Z', Date.UTC(2027, 2, 1, 12, 30, 0)],
+    ['lower-case t and z (RFC 3339)', '2027-03-01t12:30:15z', Date.UTC(2027, 2, 1, 12, 30, 15)],
+    ['basic-format offset', '2027-03-01T02:00:00+0200', Date.UTC(2027, 2, 1, 0, 0, 0)],
   ])('%s: %s', (_name, text, ms) => {
     expect(parseReviewBy(text)).toEqual({ value: ms, error: null });
   });
 
   it.each([
     ['no offset', '2027-03-01T12:00:00'],
-    ['no seconds', '2027-03-01T12:00Z'],
+    ['offset without minutes', '2027-03-01T12:00:00+02'],
     ['February 30', '2027-02-30'],
     ['February 29 in a common year', '2027-02-29'],
     ['month 13', '2027-13-01'],
