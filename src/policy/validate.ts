@@ -169,6 +169,11 @@ class Checker {
       this.report(f.at, 'EMPTY_VALUE', `"${name}" must not be empty`);
       return null;
     }
+    // Only spaces is no owner or purpose either (String#trim: ECMAScript white space and line ends).
+    if (f.value.value.trim().length === 0) {
+      this.report(f.at, 'EMPTY_VALUE', `"${name}" must not be blank`);
+      return null;
+    }
     return this.intern.str(f.value.value);
   }
 

@@ -146,6 +146,8 @@ describe('semantic rules', () => {
     ['host target with port 70000', mandate('m', FUNCTIONS.replace('a.internal', 'a.internal:70000')), 'INVALID_TARGET', '12:20'],
     ['missing owner', mandate('m').replace('  owner: team-a\n', ''), 'MISSING_FIELD', '5:1'],
     ['owner without value', mandate('m').replace('owner: team-a', 'owner:'), 'MISSING_FIELD', '7:3'],
+    ['owner of spaces only', mandate('m').replace('owner: team-a', 'owner: "   "'), 'EMPTY_VALUE', '7:10'],
+    ['purpose of a tab only', mandate('m').replace(/purpose: .*/, 'purpose: "\\t"'), 'EMPTY_VALUE', '8:12'],
     ['missing methods', mandate('m', FUNCTIONS.replace('methods: [GET], ', '')), 'MISSING_FIELD', '12:11'],
   ];
   it.each(cases)('%s', (_name, text, code, at) => {
