@@ -2,20 +2,29 @@
  * The decision-log sink (SPEC section 7): one JSON line per decision, written off the
  * request path. write() only puts the entry into a bounded ring buffer and, at most once
  * per burst, schedules a drain (within COALESCE_MS); the drain serialises the waiting lines
- * and hands them to a pino destination (sonic-boom, async) in one write. When the sink is slow or blocked, sonic-boom's buffer
- * fills past SINK_HIGH_BYTES, the drain stops, the ring fills, and further entries
- * are dropped and counted through onDrop: a decision is never delayed or failed by logging.
+ * and hands them to sonic-boom (pino's asynchronous destination) in one write. When the
+ * sink is slow or blocked, sonic-boom's buffer fills past SINK_HIGH_BYTES, the drain stops,
+ * the ring fills, and further entries are dropped and counted through onDrop: a decision
+ * is never delayed or failed by logging. close() is bounded too: what a blocked sink has
+ * not taken by then is dropped and counted, so shutdown never waits on a log collector.
  *
  * Lines are serialised here with JSON.stringify rather than through a pino logger: pino
  * always prefixes a level key (a level formatter returning {} yields the invalid `{,`), and
  * the hash chain needs the exact bytes of each line, which we then know.
+ *
+ * sonic-boom is used directly, not through pino.destination(): that one registers a
+ * process-exit hook calling flushSync(), which retries a failed write forever (ENOSPC on a
+ * full disk, EAGAIN on a pipe nobody reads), so the process hung at exit instead of ending.
  */
-import pino from 'pino';
+import sonicBoom from 'sonic-boom';
 import type { LogLevel } from '../config/config.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
 import type { TokenVerdict } from '../tokens/types.js';
 import { decisionToLogEntry, type DecisionLogEntry } from './entry.js';
 import { chainLine, GENESIS_HASH, hashLine, readChainHead, type ChainHead } from './chain.js';
+
+// A CommonJS module whose class is module.exports itself (and its own .SonicBoom).
+const { SonicBoom } = sonicBoom;
 
 export interface DecisionLogOptions {
   readonly destination: 'stdout' | { readonly file: string };
@@ -43,8 +52,11 @@ export interface DecisionLog {
   writeDecision(decision: Decision, facts: RequestFacts | null, token: TokenVerdict | null, durationUs: number, nowMs: number): void;
   /** Resolves once every accepted entry has reached the file descriptor. */
   flush(): Promise<void>;
-  /** Stops accepting entries, flushes, and closes a file sink. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting entries, flushes, and closes a file sink. Waits at most `timeoutMs`:
+   * lines the sink has not taken by then are dropped and counted (onDrop).
+   */
+  close(timeoutMs?: number): Promise<void>;
   /** The last chained line written (seq 0 and the genesis hash before the first or without chaining). */
   head(): ChainHead;
   /** Entries waiting in the ring buffer. */
@@ -115,6 +127,18 @@ function takeEntry(slot: Slot): DecisionLogEntry {
   return entry;
 }
 
+/** Whether `p` settles before the epoch-ms deadline (Infinity: waits for it). */
+function withinDeadline(p: Promise<void>, deadline: number): Promise<boolean> {
+  if (deadline === Infinity) return p.then(() => true);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   // No decision line is more severe than error (INTERNAL_ERROR); at fatal those are still
   // written (docs/observability.md), so fatal filters decisions like error.
@@ -137,8 +161,8 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   }
 
   const sink = filePath !== null
-    ? pino.destination({ dest: filePath, sync: false, mkdir: true, append: true })
-    : pino.destination({ fd: 1, sync: false });
+    ? new SonicBoom({ dest: filePath, sync: false, mkdir: true, append: true })
+    : new SonicBoom({ fd: 1, sync: false });
 
   let blocked = false; // sonic-boom holds SINK_HIGH_BYTES or more
   let failed = false;
@@ -330,22 +354,39 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
     });
 
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
+  const close = (timeoutMs = Infinity): Promise<void> => {
     if (closing !== null) return closing;
     closing = (async () => {
-      await flush();
+      const deadline = Date.now() + timeoutMs;
+      const flushed = await withinDeadline(flush(), deadline);
+      if (!flushed) {
+        // The sink did not take everything in time: give up on it rather than hold the
+        // process, and count what is lost (the ring and what sonic-boom still holds).
+        fail(new Error('decision-log sink still busy at close'));
+        closed = true;
+        reportDrops();
+        try {
+          sink.destroy();
+        } catch {
+          // already closed
+        }
+        return;
+      }
       closed = true;
       if (dropReportScheduled) reportDrops();
       if (filePath === null || failed) return;
-      await new Promise<void>((resolve) => {
-        sink.once('close', () => resolve());
-        sink.once('error', () => resolve());
-        try {
-          sink.end();
-        } catch {
-          resolve();
-        }
-      });
+      await withinDeadline(
+        new Promise<void>((resolve) => {
+          sink.once('close', () => resolve());
+          sink.once('error', () => resolve());
+          try {
+            sink.end();
+          } catch {
+            resolve();
+          }
+        }),
+        deadline,
+      );
     })();
     return closing;
   };

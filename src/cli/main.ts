@@ -20,9 +20,6 @@ commands:
 
 Run 'mandate <command> --help' for a command's options.`;
 
-/** How long a drained server may take to exit on its own before it is made to. */
-const SERVE_EXIT_GRACE_MS = 1000;
-
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).runServeCommand,
   validate: async () => (await import('./validate.js')).runValidateCommand,
@@ -67,9 +64,11 @@ async function main(): Promise<number> {
   }
   const code = await (await load())(rest, io);
   if (name === 'serve') {
-    // Once drained, let the event loop empty by itself so the last responses and log
-    // lines still queued in sockets are written; a handle that lingers (a reconnect
-    // timer, a keep-alive socket) cannot hold the exit up for more than a moment.
+    // Once drained, let the event loop empty by itself so the last responses still queued
+    // in sockets are written; a handle that lingers (a reconnect timer, a keep-alive
+    // socket) cannot hold the exit up for more than a moment. serve drains within its
+    // bound less this moment, so the process ends within --drain-timeout.
+    const { SERVE_EXIT_GRACE_MS } = await import('./serve.js');
     setTimeout(() => process.exit(code), SERVE_EXIT_GRACE_MS).unref();
   }
   return code;

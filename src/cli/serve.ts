@@ -24,6 +24,9 @@ function serveHelp(): string {
   ].join('\n');
 }
 
+/** How long the drained process may take to exit on its own (cli/main.ts) before it is made to. */
+export const SERVE_EXIT_GRACE_MS = 200;
+
 export const runServeCommand: Command = async (args: readonly string[], io: CliIO) => {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(serveHelp() + '\n');
@@ -69,7 +72,7 @@ export const runServeCommand: Command = async (args: readonly string[], io: CliI
     reload = () => void running.reload();
     stop = () => {
       process.off('SIGHUP', onHup);
-      running.drain().then(
+      running.drain(Math.max(0, config.drainTimeout - SERVE_EXIT_GRACE_MS)).then(
         () => resolve(EXIT_OK),
         () => resolve(EXIT_OK),
       );

@@ -29,6 +29,9 @@ import { createTaskTokenService } from '../tokens/service.js';
 import { createBearerIdentity, parseIdentityConfig, type BearerIdentityHandle } from '../identity/bearer/index.js';
 import { buildServerCredentials, type CredentialsHandle } from './tls.js';
 
+/** The share of the drain bound kept for closing after the checks (at most a fifth of it). */
+const CLOSE_RESERVE_MS = 1000;
+
 export class StartupError extends Error {
   override readonly name = 'StartupError';
   constructor(
@@ -140,10 +143,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const watcher = watchPolicyPaths([...config.policies], () => void state.reload());
   await watcher.ready;
   // What start-up opened besides the servers: released by drain and by a start that fails.
-  const closeParts = async (): Promise<void> => {
+  // `deadline` (epoch ms) bounds the decision log's flush: a blocked sink loses its last
+  // lines (counted) rather than hold the shutdown.
+  const closeParts = async (deadline = Infinity): Promise<void> => {
     watcher.close();
     bearer?.close();
-    await Promise.allSettled([auditLog.close(), revocations.close()]);
+    await Promise.allSettled([auditLog.close(deadline - Date.now()), revocations.close()]);
   };
   const first = await state.reload();
   if (!first.ok) {
@@ -252,6 +257,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const drain = (timeoutMs = config.drainTimeout): Promise<void> => {
     if (drainPromise !== null) return drainPromise;
     drainPromise = (async () => {
+      // SPEC 7: the whole drain ends within the bound. The checks in flight get most of it;
+      // the last share is kept for flushing the decision log and closing the rest.
+      const deadline = Date.now() + timeoutMs;
+      const checksMs = timeoutMs - Math.min(CLOSE_RESERVE_MS, Math.floor(timeoutMs / 5));
       draining = true;
       // NOT_SERVING to every health watcher, and their streams end so tryShutdown can finish.
       health.shutdown();
@@ -264,7 +273,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           log.warn({ inFlight }, 'drain timeout reached; closing with checks in flight');
           server.forceShutdown();
           resolve();
-        }, timeoutMs);
+        }, checksMs);
         timer.unref();
         server.tryShutdown(() => {
           clearTimeout(timer);
@@ -275,7 +284,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       });
-      await closeParts();
+      await closeParts(deadline);
       log.info('drained');
     })();
     return drainPromise;

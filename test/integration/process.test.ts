@@ -96,6 +96,50 @@ describe('mandate serve as a process', () => {
   });
 });
 
+describe('SIGTERM ends the process within --drain-timeout, whatever the decision-log sink does', () => {
+  const REQ = checkRequest({ principal: 'spiffe://prod.example.org/ns/orders/sa/orders-api', destination: 'spiffe://prod.example.org/ns/payments/sa/payments-api', method: 'POST', path: '/v1/payments', function: 'order-checkout' });
+
+  /** Starts serve with the given extra flags, answers `checks` requests, then SIGTERMs it; resolves exit code and ms. */
+  async function serveThenTerm(extra: string[], stdout: 'pipe' | 'ignore', checks: number): Promise<{ code: number | null; ms: number; allowed: number }> {
+    child = spawn(process.execPath, [BIN, 'serve', '--policies', EXAMPLES, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info', '--drain-timeout', '2s', ...extra], {
+      stdio: ['ignore', stdout, 'pipe'],
+    });
+    // With stdout a pipe nobody reads (the default sink), the decision log blocks once the pipe is full.
+    child.stdout?.pause();
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const grpcAddr = await waitFor(() => /"grpc":"([^"]+)"/.exec(err)?.[1], 'the serving line', 15_000);
+    const client = envoyClient(grpcAddr);
+    let allowed = 0;
+    for (let i = 0; i < checks; i += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, checks - i) }, () => client.check(REQ)));
+      allowed += batch.filter((r) => r.status.code === 0).length;
+    }
+    client.close();
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    return { code, ms: Date.now() - t0, allowed };
+  }
+
+  it('with a sink that fails (a full disk: /dev/full)', async () => {
+    // Before: pino's exit hook retried the failed write forever and the process never ended.
+    const r = await serveThenTerm(['--log-file', '/dev/full'], 'ignore', 20);
+    expect(r.allowed).toBe(20);
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(2000 + 1000); // the bound, and slack for a busy machine
+  });
+
+  it('with a sink that blocks (stdout a pipe nobody reads)', async () => {
+    // ~1.5 MB of log lines: more than the pipe (64 KiB) and sonic-boom's 1 MiB in flight take.
+    const r = await serveThenTerm([], 'pipe', 2000);
+    expect(r.allowed).toBe(2000);
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(2000 + 1000);
+  });
+});
+
 describe('mandate validate', () => {
   it('accepts the bundled examples', () => {
     const r = run(['validate', EXAMPLES]);
