@@ -77,23 +77,30 @@ export const MAX_REQUEST_PATH_CHARS = 16 * 1024;
 
 /**
  * Checks a request path against SPEC section 2 without splitting it: returns where the
- * path ends (the index of its `?` or `#`, else its length), or -1 when it is INVALID_PATH:
- * not starting with `/`, an empty segment (other than after a trailing `/`), a `.` or `..`
- * segment, a backslash, a `;`, `%2F`/`%5C`/`%2E` in any case, or a byte outside 0x21-0x7E.
- * Allocation-free: the decision matches templates on the unsplit path.
+ * path to match ends (the index of its first `#` or `?`, else its length), or -1 when it is
+ * INVALID_PATH. SPEC checks "the part before `?`", so a fragment before the query is checked
+ * with the path: not starting with `/`, an empty segment (other than after a trailing `/`),
+ * a `.` or `..` segment, a backslash, a `;`, `%2F`/`%5C`/`%2E` in any case, or a byte
+ * outside 0x21-0x7E anywhere before the `?` is refused (`/a#/../b` and `/a#b c` are
+ * INVALID_PATH; `/a#frag` is accepted and matched as `/a`). Allocation-free: the decision
+ * matches templates on the unsplit path.
  */
 export function checkRequestPath(raw: string): number {
   if (typeof raw !== 'string' || raw.length === 0 || raw.charCodeAt(0) !== SLASH) return -1;
-  // One pass: the path ends at the first `?` or `#`; every character before it is checked.
-  // A path longer than the cap is refused without reading the rest of it.
+  // One pass up to the first `?`; every character before it is checked, and the first `#`
+  // is remembered as where matching stops. A path longer than the cap is refused without
+  // reading the rest of it.
   const limit = Math.min(raw.length, MAX_REQUEST_PATH_CHARS + 1);
   let start = 1;
+  let hash = -1;
   let i = 1;
   for (; i < limit; i++) {
     const c = raw.charCodeAt(i);
     if (c < 128 && PLAIN[c] === 1) continue;
-    if (c === QUESTION || c === HASH) break;
-    if (c === SLASH) {
+    if (c === QUESTION) break;
+    if (c === HASH) {
+      if (hash < 0) hash = i;
+    } else if (c === SLASH) {
       // Only the segment after a trailing '/' may be empty.
       if (i === start || isDotSegment(raw, start, i - start)) return -1;
       start = i + 1;
@@ -101,9 +108,8 @@ export function checkRequestPath(raw: string): number {
       return -1;
     }
   }
-  const end = i;
-  if (end > MAX_REQUEST_PATH_CHARS || isDotSegment(raw, start, end - start)) return -1;
-  return end;
+  if (i > MAX_REQUEST_PATH_CHARS || isDotSegment(raw, start, i - start)) return -1;
+  return hash < 0 ? i : hash;
 }
 
 const LITERAL = 0;

@@ -12,7 +12,10 @@ const p = (path: string): HostileParts => ({ ...REFUND, path });
 const paths: Row[] = [
   ['baseline', p('/v1/payments/42/refund'), 'ALLOWED'],
   ['query is cut off and not inspected', p('/v1/payments/42/refund?next=../../admin;%2F'), 'ALLOWED'],
-  ['fragment is cut off', p('/v1/payments/42/refund#../../x'), 'ALLOWED'],
+  ['a fragment is cut off for matching', p('/v1/payments/42/refund#section-2'), 'ALLOWED'],
+  // SPEC 2 checks "the part before `?`", fragment included.
+  ['a fragment holding ../ segments', p('/v1/payments/42/refund#../../x'), 'INVALID_PATH'],
+  ['a fragment after the query is not inspected', p('/v1/payments/42/refund?q#../../x'), 'ALLOWED'],
   ['%2e%2e lower case', p('/v1/payments/%2e%2e/refund'), 'INVALID_PATH'],
   ['%2E%2E upper case', p('/v1/payments/%2E%2E/refund'), 'INVALID_PATH'],
   ['%2e%2E mixed case', p('/v1/payments/%2e%2E/refund'), 'INVALID_PATH'],

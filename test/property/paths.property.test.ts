@@ -33,7 +33,7 @@ const requestPath = fc
     fc.constantFrom('/', '/', '/', '', 'http://x', '*', '//'),
     fc.array(requestSegment, { maxLength: 5 }),
     fc.boolean(),
-    fc.constantFrom('', '', '?q=1', '?a=../..;%2F', '#frag', '?x#y'),
+    fc.constantFrom('', '', '?q=1', '?a=../..;%2F', '#frag', '?x#y', '#/../x', '#a b', '#x/y', '#f?q/../'),
   )
   .map(([lead, segs, trailing, query]) => {
     const body = lead === '/' ? '/' + segs.join('/') : lead + segs.join('/');

@@ -6,7 +6,8 @@
 
 /** SPEC section 2: what makes a request path INVALID_PATH, rule by rule. */
 export function referenceAcceptable(raw: string): boolean {
-  const path = raw.split(/[?#]/)[0]!;
+  // "the part before `?`": a fragment before the query is part of what is checked.
+  const path = raw.split('?')[0]!;
   if (!path.startsWith('/')) return false;
   if (/[^\x21-\x7e]/.test(path)) return false;
   if (path.includes('\\') || path.includes(';')) return false;
