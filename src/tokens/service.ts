@@ -16,7 +16,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { CompiledPolicy } from '../policy/compiled.js';
 import { isTaskContext } from './issue.js';
-import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, MAX_REVOCATION_KEEP_MS, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
+import { CLOCK_SKEW_SECONDS, FUNCTION_NAME, LATEST_UNKNOWN_EXP_MS, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from './limits.js';
 import { taskTokensDefinition } from './proto.js';
 import { uriSans } from '../identity/certificate.js';
 import { spiffeTrustDomain } from '../identity/spiffe.js';
@@ -157,8 +157,12 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     if (!deps.admins.has(caller)) return [S.PERMISSION_DENIED, MSG.notAdmin];
     const txn = call.request['txn'];
     if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
-    // A txn issued elsewhere: its tokens expire at most one lifetime (plus skew on iat) from now.
-    const expMs = issued.get(txn)?.expMs ?? deps.now() + MAX_REVOCATION_KEEP_MS;
+    // Issued here, or by another replica recording it in the shared store: the key lives for
+    // the token's remaining lifetime (SPEC 8). Unknown (issued by the CLI): its tokens expire
+    // at most one lifetime plus the skew on iat from now.
+    const local = issued.get(txn)?.expMs;
+    const shared = local !== undefined || deps.revocations.issuedTo === undefined ? null : await deps.revocations.issuedTo(txn);
+    const expMs = local ?? shared?.expiresAtMs ?? deps.now() + LATEST_UNKNOWN_EXP_MS;
     return endTask(txn, expMs, caller, 'revoked');
   }
 

@@ -278,6 +278,33 @@ describe('Revoke', () => {
     expect(main.store.isRevoked(txn)).toBe(false);
   });
 
+  it('keeps the revocation for the remaining lifetime: of a task recorded by another replica, and at most 1 h 60 s for an unknown one', async () => {
+    // The shared record as another replica's Issue leaves it (Redis: mandate:issued:<txn>).
+    const store = createMemoryRevocationStore();
+    const expiries = new Map<string, number>();
+    const exp = Date.now() + 150_000;
+    const recording = {
+      ...store,
+      issuedTo: async (txn: string) => (txn === 'issued-by-b' ? { sub: 'spiffe://prod.example.org/ns/billing/sa/refund-worker', expiresAtMs: exp } : null),
+      revoke: (txn: string, expiresAtMs: number) => {
+        expiries.set(txn, expiresAtMs);
+        return store.revoke(txn, expiresAtMs);
+      },
+    };
+    const r = await replica({ revocations: recording });
+    try {
+      expect((await call(as('admin', r.port), 'Revoke', { txn: 'issued-by-b' })).err).toBeNull();
+      expect(expiries.get('issued-by-b')).toBe(exp);
+      const before = Date.now();
+      expect((await call(as('admin', r.port), 'Revoke', { txn: 'issued-by-cli' })).err).toBeNull();
+      // A token of an unknown task expires at most a lifetime plus the skew on iat from now.
+      expect(expiries.get('issued-by-cli')).toBeGreaterThanOrEqual(before + 3_630_000);
+      expect(expiries.get('issued-by-cli')).toBeLessThanOrEqual(Date.now() + 3_630_000);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('with the shared store down: UNAVAILABLE, yet revoked on this replica', async () => {
     const store = createRedisRevocationStore({ url: 'redis://127.0.0.1:1', maxStalenessMs: 100 });
     const r = await replica({ revocations: store });
