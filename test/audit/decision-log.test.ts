@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { constants, createReadStream, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, createReadStream, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -168,7 +168,8 @@ describe('decision log batching', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(log.pending()).toBe(0);
     vi.useRealTimers();
-    await until(() => readLines(file).length === 5, 'the batch to reach the file');
+    // sonic-boom opens the file asynchronously: it may not exist yet.
+    await until(() => existsSync(file) && readLines(file).length === 5, 'the batch to reach the file');
     expect(readLines(file).map((l) => l.decision_id)).toEqual(['d-0', 'd-1', 'd-2', 'd-3', 'd-4']);
   });
 
