@@ -103,6 +103,9 @@ const MD_DRY_RUN = [structEntry('dry_run', boolValue(false)), structEntry('dry_r
 const MD_WOULD_DENY_NULL = structEntry('would_deny', nullValue());
 const REMOVE_BOTH = Buffer.concat([field(OK_HEADERS_TO_REMOVE, utf8('x-mandate-dry-run')), field(OK_HEADERS_TO_REMOVE, utf8('x-mandate-reason'))]);
 const REMOVE_REASON = field(OK_HEADERS_TO_REMOVE, utf8('x-mandate-reason'));
+// Removed when the response does not set them (response.ts headersToRemove, same order).
+const REMOVE_NAME = field(OK_HEADERS_TO_REMOVE, utf8('x-mandate-name'));
+const REMOVE_FUNCTION = field(OK_HEADERS_TO_REMOVE, utf8('x-mandate-function'));
 const DENY_CONTENT_TYPE = headerOption(DENIED_HEADERS, 'content-type', 'application/json');
 const BODY_TAIL = utf8('"}');
 
@@ -280,6 +283,8 @@ function encodeFromPieces(d: Decision): Buffer | null {
       (fn === null ? 0 : headerSize(FUNCTION_KEY, fnLen)) +
       headerSize(ID_KEY, idLen) +
       (wouldDeny === null ? 0 : wouldDeny.dryRunHeader.length) +
+      (mandate === null ? REMOVE_NAME.length : 0) +
+      (fn === null ? REMOVE_FUNCTION.length : 0) +
       (wouldDeny === null ? REMOVE_BOTH.length : REMOVE_REASON.length);
     const md = mdCommon + MD_DRY_RUN[d.dryRun ? 1 : 0].length + (d.dryRun ? (wouldDeny === null ? MD_WOULD_DENY_NULL : wouldDeny.mdWouldDeny).length : 0);
     const o = new Out(Buffer.allocUnsafe(STATUS_OK.length + fieldSize(ok) + fieldSize(md)));
@@ -290,6 +295,8 @@ function encodeFromPieces(d: Decision): Buffer | null {
     if (fn !== null) writeHeader(o, OK_HEADERS, FUNCTION_KEY, fn, fnLen);
     writeHeader(o, OK_HEADERS, ID_KEY, id, idLen);
     if (wouldDeny !== null) o.bytes(wouldDeny.dryRunHeader);
+    if (mandate === null) o.bytes(REMOVE_NAME);
+    if (fn === null) o.bytes(REMOVE_FUNCTION);
     o.bytes(wouldDeny === null ? REMOVE_BOTH : REMOVE_REASON);
     o.byte(CHECK_METADATA);
     o.varint(md);

@@ -29,8 +29,19 @@ function sv(v: string | null): StructValue {
 const DENY_CONTENT_TYPE = header('content-type', 'application/json');
 const DENY_BODY_PREFIX = '{"error":"access_denied","reason":"';
 
-/** Headers a caller might send that only mandate may set on an allowed request. */
-const OWN_HEADERS_TO_REMOVE_ON_ALLOW = Object.freeze(['x-mandate-dry-run', 'x-mandate-reason']);
+/**
+ * Headers a caller might send that only mandate may set on an allowed request: each one
+ * this response does not set is removed, so a forged value never reaches the upstream
+ * (a dry-run allow without a mandate or function leaves those headers out, SPEC 5).
+ */
+function headersToRemove(d: Decision): string[] {
+  const remove: string[] = [];
+  if (d.mandate === null) remove.push('x-mandate-name');
+  if (d.function === null) remove.push('x-mandate-function');
+  if (d.wouldDeny === null) remove.push('x-mandate-dry-run');
+  remove.push('x-mandate-reason');
+  return remove;
+}
 
 export function toCheckResponse(d: Decision): object {
   if (d.decision === 'allow') {
@@ -38,11 +49,8 @@ export function toCheckResponse(d: Decision): object {
     if (d.mandate !== null) headers.push(header('x-mandate-name', d.mandate));
     if (d.function !== null) headers.push(header('x-mandate-function', d.function));
     headers.push(header('x-mandate-decision-id', d.decisionId));
-    let remove: readonly string[] = OWN_HEADERS_TO_REMOVE_ON_ALLOW;
-    if (d.wouldDeny !== null) {
-      headers.push(header('x-mandate-dry-run', d.wouldDeny));
-      remove = ['x-mandate-reason'];
-    }
+    if (d.wouldDeny !== null) headers.push(header('x-mandate-dry-run', d.wouldDeny));
+    const remove = headersToRemove(d);
     const fields: Record<string, StructValue> = {
       decision_id: sv(d.decisionId),
       mandate: sv(d.mandate),

@@ -72,6 +72,25 @@ const ROWS: [string, Decision][] = [
   ['deny with a 70,000-byte decision id', { ...BASE, decision: 'deny', reason: 'INVALID_PATH', decisionId: HUGE }],
 ];
 
+describe('an allow removes every mandate header it does not set', () => {
+  // A caller's forged x-mandate-name must not reach the upstream on a dry-run allow that
+  // has no mandate (SPEC 5 leaves unknown headers out; docs/security.md: no smuggling).
+  const OWN = ['x-mandate-name', 'x-mandate-function', 'x-mandate-dry-run', 'x-mandate-reason'];
+  it.each([
+    ['a plain allow', BASE, ['x-mandate-dry-run', 'x-mandate-reason']],
+    ['a dry-run allow without identity (global dry run)', { ...BASE, dryRun: true, reason: 'NO_IDENTITY', wouldDeny: 'NO_IDENTITY', mandate: null, function: null }, ['x-mandate-name', 'x-mandate-function', 'x-mandate-reason']],
+    ['a dry-run allow without a function', { ...BASE, dryRun: true, reason: 'TOKEN_INVALID', wouldDeny: 'TOKEN_INVALID', function: null }, ['x-mandate-function', 'x-mandate-reason']],
+    ['an allow without mandate or function', { ...BASE, mandate: null, function: null }, ['x-mandate-name', 'x-mandate-function', 'x-mandate-dry-run', 'x-mandate-reason']],
+  ] as [string, Decision, string[]][])('%s', (_n, d, removed) => {
+    const r = toCheckResponse(d) as { ok_response: { headers: { header: { key: string } }[]; headers_to_remove: string[] } };
+    expect(r.ok_response.headers_to_remove).toEqual(removed);
+    // Every own header is either set by mandate or removed.
+    const set = r.ok_response.headers.map((h) => h.header.key);
+    expect([...set.filter((k) => OWN.includes(k)), ...removed].sort()).toEqual([...OWN].sort());
+    expectSameAsReference(d);
+  });
+});
+
 describe('encodeCheckResponse equals proto-loader encoding toCheckResponse', () => {
   it.each(ROWS)('%s', (_name, d) => {
     expectSameAsReference(d);
