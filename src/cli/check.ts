@@ -35,6 +35,25 @@ const USAGE = `usage: mandate check --policies PATH [--policies PATH...] --reque
        [--token-header NAME] [--token-key F...] [--token-issuer ISS] [--config FILE]
 Prints one JSON document; exit 0 allowed, 1 denied, 2 bad input.`;
 
+/**
+ * Envoy sends `request.http.headers` with lower-case names (HTTP names are case-insensitive);
+ * a request written by hand may say `X-Business-Function`. Names are lower-cased here, as
+ * Envoy would, and names equal but for case are joined with ',' as Envoy joins repeats.
+ */
+function lowerCaseHeaderNames(request: Record<string, unknown>): void {
+  const attributes = request['attributes'] as Record<string, unknown> | null | undefined;
+  const req = attributes?.['request'] as Record<string, unknown> | null | undefined;
+  const http = req?.['http'] as Record<string, unknown> | null | undefined;
+  const headers = http?.['headers'] as Record<string, string> | null | undefined;
+  if (http === null || http === undefined || headers === null || headers === undefined) return;
+  const lowered: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const k = name.toLowerCase();
+    lowered[k] = Object.hasOwn(lowered, k) ? `${lowered[k]},${value}` : value;
+  }
+  http['headers'] = lowered;
+}
+
 export const runCheckCommand: Command = async (args: readonly string[], io: CliIO) => {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(USAGE + '\n');
@@ -97,6 +116,7 @@ export const runCheckCommand: Command = async (args: readonly string[], io: CliI
     io.stderr('mandate check: the request must be a CheckRequest in proto3 JSON form (Envoy\'s envoy.service.auth.v3.CheckRequest)\n');
     return EXIT_USAGE;
   }
+  lowerCaseHeaderNames(request as Record<string, unknown>);
 
   // The server's own policy state: the same loading, compiling and trust-domain default.
   const revocations = createMemoryRevocationStore();

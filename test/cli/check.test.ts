@@ -1,4 +1,5 @@
 /** `mandate check` on the bundled examples, in-process, with a frozen clock. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCheckCommand } from '../../src/cli/check.js';
 import { runCli } from '../analysis/run-cli.js';
@@ -69,6 +70,21 @@ describe('mandate check on examples/requests', () => {
     expect(c.code).toBe(2);
     expect(c.stdout).toBe('');
     expect(c.stderr).toMatch(message);
+  });
+
+  it('reads header names in any case, as Envoy lower-cases them', async () => {
+    const request = JSON.parse(readFileSync('examples/requests/allow-order-checkout.json', 'utf8')) as { attributes: { request: { http: { headers: Record<string, string> } } } };
+    const headers = request.attributes.request.http.headers;
+    const upper = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.startsWith(':') ? k : k.toUpperCase(), v]));
+    request.attributes.request.http.headers = upper;
+    expect(Object.keys(upper)).toContain('X-BUSINESS-FUNCTION');
+    const c = await check(['--policies', 'examples/policies', '--request', '-', '--now', NOW], JSON.stringify(request));
+    expect(c.code).toBe(0);
+    expect(JSON.parse(c.stdout).reason).toBe('ALLOWED');
+    // Two spellings of one name are one header with two values, as Envoy joins repeats.
+    request.attributes.request.http.headers = { ...headers, 'X-Business-Function': 'order-refund' };
+    const twice = await check(['--policies', 'examples/policies', '--request', '-', '--now', NOW], JSON.stringify(request));
+    expect(JSON.parse(twice.stdout).reason).toBe('FUNCTION_CONFLICT');
   });
 
   it('names its own --help for an unknown option, not serve\'s', async () => {
