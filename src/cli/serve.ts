@@ -8,9 +8,15 @@ import { SERVE_OPTIONS } from '../config/options.js';
 import { StartupError, startServer } from '../server/server.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
 
+/** The value placeholder --help and README.md's table show for an option. */
+function placeholder(o: (typeof SERVE_OPTIONS)[number]): string {
+  if (o.key === 'policies') return 'PATH';
+  return o.kind === 'duration' ? 'DUR' : o.kind === 'addr' ? 'H:P' : o.kind === 'int' ? 'N' : 'VALUE';
+}
+
 function serveHelp(): string {
   const lines = SERVE_OPTIONS.map((o) => {
-    const arg = o.kind === 'bool' ? '' : ` ${o.kind === 'duration' ? 'DUR' : o.kind === 'addr' ? 'H:P' : o.kind === 'list' ? 'VALUE' : 'VALUE'}`;
+    const arg = o.kind === 'bool' ? '' : ` ${placeholder(o)}`;
     const def = o.defaultText === null ? '' : ` (default ${o.defaultText})`;
     return `  ${(o.flag + arg).padEnd(34)} ${o.help}${def}  [${o.env}]`;
   });

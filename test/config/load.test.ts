@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runServeCommand } from '../../src/cli/serve.js';
+import { runCli } from '../analysis/run-cli.js';
 import { parseDurationMs } from '../../src/duration.js';
 import { loadServeConfig } from '../../src/config/load.js';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
@@ -143,9 +145,18 @@ describe('parseDurationMs', () => {
 
 describe('README configuration table', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  let help = '';
+  beforeAll(async () => {
+    help = (await runCli(runServeCommand, ['--help'], process.cwd())).stdout;
+  });
   it.each(SERVE_OPTIONS.map((o) => [o.flag, o]))('documents %s with its variable, key and default', (_f, o) => {
     const row = readme.split('\n').find((l) => l.startsWith(`| \`${o.flag}`));
     expect(row).toBeDefined();
+    // The same flag and placeholder as `mandate serve --help` prints.
+    const helpLine = help.split('\n').find((l) => l.trimStart().startsWith(`${o.flag} `));
+    expect(helpLine, `--help line for ${o.flag}`).toBeDefined();
+    const shown = helpLine!.trim().split(/\s{2,}/)[0];
+    expect(row!.startsWith(`| \`${shown}\` |`), `README shows ${o.flag} as --help does: ${shown}`).toBe(true);
     expect(row).toContain(`\`${o.env}\``);
     expect(row).toContain(`\`${o.key}\``);
     expect(row).toContain(o.defaultText === null ? '—' : `\`${o.defaultText}\``);
