@@ -16,6 +16,8 @@
  * process-exit hook calling flushSync(), which retries a failed write forever (ENOSPC on a
  * full disk, EAGAIN on a pipe nobody reads), so the process hung at exit instead of ending.
  */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import sonicBoom from 'sonic-boom';
 import type { LogLevel } from '../config/config.js';
 import type { Decision, RequestFacts } from '../decision/types.js';
@@ -125,6 +127,38 @@ function takeEntry(slot: Slot): DecisionLogEntry {
   const entry = slot.entry ?? decisionToLogEntry(slot.decision as Decision, slot.facts, slot.token, slot.durationUs, slot.nowMs);
   clearSlot(slot);
   return entry;
+}
+
+/**
+ * Why `file` cannot take the decision log, or null when it can (checked at start, so a
+ * mistyped --log-file is a configuration error, not a server that loses every line). No
+ * side effects: missing directories are created later by the sink. A FIFO or device is
+ * taken as it is (opening one to test it could block).
+ */
+export function logFileProblem(file: string): string | null {
+  try {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st !== undefined) {
+      if (st.isDirectory()) return 'is a directory';
+      if (st.isFile()) accessSync(file, constants.W_OK);
+      return null;
+    }
+    // The nearest existing ancestor must be a directory the sink can create the rest in.
+    let dir = path.dirname(path.resolve(file));
+    for (;;) {
+      const d = statSync(dir, { throwIfNoEntry: false });
+      if (d !== undefined) {
+        if (!d.isDirectory()) return `${dir} is not a directory`;
+        accessSync(dir, constants.W_OK);
+        return null;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return 'no existing directory above it';
+      dir = up;
+    }
+  } catch (err) {
+    return `cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
 }
 
 /** Whether `p` settles before the epoch-ms deadline (Infinity: waits for it). */

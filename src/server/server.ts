@@ -18,7 +18,7 @@ import type { Diagnostic } from '../policy/model.js';
 import { createHealthService } from './health.js';
 import { watchPolicyPaths } from './watch.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { createDecisionLog, createOpsLogger, type OpsLogger } from '../audit/index.js';
+import { createDecisionLog, createOpsLogger, logFileProblem, type OpsLogger } from '../audit/index.js';
 import { loadKeyRing, ephemeralKeyRing, type KeyRing } from '../tokens/keys.js';
 import { createTokenVerifier } from '../tokens/verify.js';
 import { createTokenSigner } from '../tokens/issue.js';
@@ -86,6 +86,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           log.warn({ issuer, detail }, 'key set fetch failed');
         },
       });
+  }
+  if (config.logFile !== null) {
+    const problem = logFileProblem(config.logFile);
+    if (problem !== null) problems.push(`--log-file ${config.logFile}: ${problem}`);
   }
   let credentials: CredentialsHandle | null = null;
   try {

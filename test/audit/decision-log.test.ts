@@ -3,7 +3,7 @@ import { constants, createReadStream, existsSync, mkdtempSync, openSync, closeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDecisionLog, type DecisionLog } from '../../src/audit/decision-log.js';
+import { createDecisionLog, logFileProblem, type DecisionLog } from '../../src/audit/decision-log.js';
 import { decisionToLogEntry, DECISION_LOG_FIELDS, type DecisionLogEntry } from '../../src/audit/entry.js';
 import { decision, facts, okToken, SECRET_BEARER, SECRET_TOKEN } from './fixtures.js';
 import { waitFor } from '../helpers/wait.js';
@@ -144,6 +144,20 @@ describe('decision log to a file', () => {
     log.write(allow(11));
     await until(() => drops() === 11, 'the drop after failure');
     await expect(log.flush()).resolves.toBeUndefined();
+  });
+});
+
+describe('logFileProblem (checked at start)', () => {
+  it.each([
+    ['a new file in an existing directory', () => join(dir, 'd.log'), null],
+    ['a new file in directories still to create', () => join(dir, 'a', 'b', 'd.log'), null],
+    ['an existing file', () => (writeFileSync(join(dir, 'old.log'), 'x\n'), join(dir, 'old.log')), null],
+    ['a device', () => '/dev/null', null],
+    ['a FIFO (not opened: that could block)', () => (execFileSync('mkfifo', [join(dir, 'p')]), join(dir, 'p')), null],
+    ['a directory', () => dir, 'is a directory'],
+    ['a path under a regular file', () => (writeFileSync(join(dir, 'f'), ''), join(dir, 'f', 'd.log')), 'cannot be written (ENOTDIR)'],
+  ])('%s', (_n, file, problem) => {
+    expect(logFileProblem(file())).toBe(problem);
   });
 });
 

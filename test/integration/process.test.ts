@@ -61,6 +61,16 @@ describe('mandate serve as a process', () => {
     expect(r.stderr).toMatch(/--tls-cert \/nonexistent.pem: cannot read/);
   });
 
+  it.each([
+    ['a directory', (d: string) => d, 'is a directory'],
+    ['a path under a regular file', (d: string) => (writeFileSync(path.join(d, 'f'), ''), path.join(d, 'f', 'decisions.log')), 'cannot be written (ENOTDIR)'],
+  ])('exits 2 for a --log-file that cannot take the decision log: %s', (_n, make, message) => {
+    const file = make(mkdtempSync(path.join(tmpdir(), 'mandate-logfile-')));
+    const r = run(['serve', '--policies', EXAMPLES, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-file', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--log-file ${file}: ${message}`);
+  });
+
   it('prints the effective configuration', () => {
     const r = run(['serve', '--policies', EXAMPLES, '--print-config', '--mode', 'dry-run']);
     expect(r.status).toBe(0);
