@@ -26,6 +26,7 @@
  * any input the result is exactly today's: the same object, or the same exception.
  */
 import type * as protoLoader from '@grpc/proto-loader';
+import { ProtoDescriptors } from './descriptors.js';
 import { checkMethodDefinition, loadExtAuthzDefinition } from './protos.js';
 
 // ---------------------------------------------------------------------------------------
@@ -67,21 +68,6 @@ interface MessageSchema {
   readonly oneofs: number;
 }
 
-interface DescriptorField {
-  name: string;
-  number: number;
-  label: string;
-  type: string;
-  typeName: string;
-}
-interface DescriptorMessage {
-  name?: string;
-  field: DescriptorField[];
-  nestedType: DescriptorMessage[];
-  oneofDecl: unknown[];
-  options: { mapEntry?: boolean } | null;
-}
-
 const LONG_TYPES = new Set(['TYPE_INT64', 'TYPE_UINT64', 'TYPE_SINT64']);
 const VARINT32_TYPES = new Set(['TYPE_INT32', 'TYPE_UINT32', 'TYPE_SINT32', 'TYPE_BOOL', 'TYPE_ENUM']);
 const FIXED64_TYPES = new Set(['TYPE_DOUBLE', 'TYPE_FIXED64', 'TYPE_SFIXED64']);
@@ -97,34 +83,18 @@ function wireOf(type: string): number {
   throw new Error(`check-request-codec: unknown field type ${type}`);
 }
 
-/**
- * Builds the schemas of all message types in the package definition. Type names in these
- * descriptors are written relative to the field's message (protobufjs shortens them), so
- * they are resolved by protobuf's scoping rule: innermost enclosing scope first.
- */
+/** Builds the schemas of all message types in the package definition. */
 function buildSchemas(def: protoLoader.PackageDefinition): Map<string, MessageSchema> {
-  const descriptors = new Map<string, DescriptorMessage>();
-  const add = (fullName: string, d: DescriptorMessage): void => {
-    descriptors.set(fullName, d);
-    for (const n of d.nestedType) add(`${fullName}.${n.name ?? ''}`, n);
-  };
-  for (const [name, value] of Object.entries(def)) {
-    const v = value as { format?: string; type?: DescriptorMessage };
-    if (v.format === 'Protocol Buffer 3 DescriptorProto' && v.type !== undefined) add(name, v.type);
-  }
+  const descriptors = new ProtoDescriptors(def);
   const resolve = (scope: string, typeName: string): string => {
-    if (typeName.startsWith('.')) return typeName.slice(1);
-    const parts = scope.split('.');
-    for (let i = parts.length; i >= 0; i--) {
-      const candidate = [...parts.slice(0, i), typeName].join('.');
-      if (descriptors.has(candidate)) return candidate;
-    }
-    throw new Error(`check-request-codec: cannot resolve ${typeName} from ${scope}`);
+    const name = descriptors.resolve(scope, typeName);
+    if (name === null || !descriptors.messages.has(name)) throw new Error(`check-request-codec: cannot resolve ${typeName} from ${scope}`);
+    return name;
   };
 
   const schemas = new Map<string, MessageSchema>();
   const pending: { spec: FieldSpec; scope: string; typeName: string }[] = [];
-  for (const [fullName, d] of descriptors) {
+  for (const [fullName, d] of descriptors.messages) {
     const fields = new Map<number, FieldSpec>();
     for (const f of d.field) {
       const spec: FieldSpec = {
@@ -145,7 +115,7 @@ function buildSchemas(def: protoLoader.PackageDefinition): Map<string, MessageSc
   }
   for (const { spec, scope, typeName } of pending) {
     const target = resolve(scope, typeName);
-    const entry = descriptors.get(target)!;
+    const entry = descriptors.messages.get(target)!;
     if (entry.options?.mapEntry === true) {
       const s = schemas.get(target)!;
       const key = s.fields.get(1);

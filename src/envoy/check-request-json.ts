@@ -10,27 +10,8 @@
  * strings. `null` stands for an absent field. Lenient where descriptors as proto-loader
  * gives them cannot tell (oneof membership is not checked).
  */
-import type * as protoLoader from '@grpc/proto-loader';
+import { ProtoDescriptors, type DescriptorField as Field, type DescriptorMessage } from './descriptors.js';
 import { loadExtAuthzDefinition } from './protos.js';
-
-interface Field {
-  readonly name: string;
-  readonly number: number;
-  readonly label: string;
-  readonly type: string;
-  readonly typeName: string;
-}
-interface MessageDescriptor {
-  readonly name?: string;
-  readonly field: readonly Field[];
-  readonly nestedType: readonly MessageDescriptor[];
-  readonly enumType: readonly EnumDescriptor[];
-  readonly options?: { readonly mapEntry?: boolean } | null;
-}
-interface EnumDescriptor {
-  readonly name?: string;
-  readonly value: readonly { readonly name: string; readonly number: number }[];
-}
 
 /** The first errors are enough to fix the input; a hostile one could have millions. */
 const MAX_ERRORS = 10;
@@ -60,43 +41,28 @@ function jsonNameOf(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-class Descriptors {
-  readonly messages = new Map<string, MessageDescriptor>();
-  readonly enums = new Map<string, EnumDescriptor>();
-
-  constructor(def: protoLoader.PackageDefinition) {
-    const addEnum = (fullName: string, e: EnumDescriptor): void => void this.enums.set(fullName, e);
-    const addMessage = (fullName: string, m: MessageDescriptor): void => {
-      this.messages.set(fullName, m);
-      for (const n of m.nestedType) addMessage(`${fullName}.${n.name ?? ''}`, n);
-      for (const e of m.enumType) addEnum(`${fullName}.${e.name ?? ''}`, e);
-    };
-    for (const [name, value] of Object.entries(def)) {
-      const v = value as { format?: string; type?: unknown };
-      if (v.format === 'Protocol Buffer 3 DescriptorProto') addMessage(name, v.type as MessageDescriptor);
-      else if (v.format === 'Protocol Buffer 3 EnumDescriptorProto') addEnum(name, v.type as EnumDescriptor);
+/** A message's fields by proto name and by JSON name, built once per message. */
+const fieldsByName = new WeakMap<DescriptorMessage, ReadonlyMap<string, Field>>();
+function fieldsOf(m: DescriptorMessage): ReadonlyMap<string, Field> {
+  let byName = fieldsByName.get(m);
+  if (byName === undefined) {
+    const built = new Map<string, Field>();
+    for (const f of m.field) {
+      built.set(f.name, f);
+      built.set(jsonNameOf(f.name), f);
     }
+    fieldsByName.set(m, (byName = built));
   }
-
-  /** A type name as written in a field of `scope`, by protobuf's rule: innermost scope first. */
-  resolve(scope: string, typeName: string): string {
-    if (typeName.startsWith('.')) return typeName.slice(1);
-    const parts = scope.split('.');
-    for (let i = parts.length; i >= 0; i--) {
-      const candidate = [...parts.slice(0, i), typeName].join('.');
-      if (this.messages.has(candidate) || this.enums.has(candidate)) return candidate;
-    }
-    return typeName;
-  }
+  return byName;
 }
 
-let descriptors: Descriptors | null = null;
+let descriptors: ProtoDescriptors | null = null;
 
 const CHECK_REQUEST = 'envoy.service.auth.v3.CheckRequest';
 
 /** The ways `value` is not a CheckRequest in proto3 JSON form (at most MAX_ERRORS); empty when it is one. */
 export function checkRequestJsonErrors(value: unknown): string[] {
-  descriptors ??= new Descriptors(loadExtAuthzDefinition());
+  descriptors ??= new ProtoDescriptors(loadExtAuthzDefinition());
   const errors: string[] = [];
   new Walker(descriptors, errors).message(CHECK_REQUEST, value, '');
   return errors;
@@ -108,9 +74,14 @@ function jsonType(v: unknown): string {
 
 class Walker {
   constructor(
-    private readonly d: Descriptors,
+    private readonly d: ProtoDescriptors,
     private readonly errors: string[],
   ) {}
+
+  /** A field's type by full name; an unknown one keeps its written name (and is not checked). */
+  private typeOf(scope: string, typeName: string): string {
+    return this.d.resolve(scope, typeName) ?? typeName;
+  }
 
   private fail(at: string, what: string): void {
     if (this.errors.length < MAX_ERRORS) this.errors.push(`${at === '' ? '(the request)' : at}: ${what}`);
@@ -144,11 +115,7 @@ class Walker {
       this.fail(at, `expected an object (${fullName.split('.').pop() ?? fullName}), got ${jsonType(v)}`);
       return;
     }
-    const byName = new Map<string, Field>();
-    for (const f of m.field) {
-      byName.set(f.name, f);
-      byName.set(jsonNameOf(f.name), f);
-    }
+    const byName = fieldsOf(m);
     const seen = new Set<number>();
     for (const [key, fv] of Object.entries(v as Record<string, unknown>)) {
       const path = at === '' ? key : `${at}.${key}`;
@@ -168,7 +135,7 @@ class Walker {
   }
 
   private field(scope: string, f: Field, v: unknown, at: string): void {
-    const target = f.type === 'TYPE_MESSAGE' || f.type === 'TYPE_ENUM' ? this.d.resolve(scope, f.typeName) : '';
+    const target = f.type === 'TYPE_MESSAGE' || f.type === 'TYPE_ENUM' ? this.typeOf(scope, f.typeName) : '';
     const entry = f.type === 'TYPE_MESSAGE' ? this.d.messages.get(target) : undefined;
     if (entry?.options?.mapEntry === true) {
       if (jsonType(v) !== 'object') {
@@ -198,7 +165,7 @@ class Walker {
   /** One value of field `f` (an element, a map value, or the field itself). */
   private single(scope: string, f: Field, v: unknown, at: string): void {
     if (f.type === 'TYPE_MESSAGE' || f.type === 'TYPE_GROUP') {
-      this.message(this.d.resolve(scope, f.typeName), v, at);
+      this.message(this.typeOf(scope, f.typeName), v, at);
       return;
     }
     this.scalar(f.type, scope, f.typeName, v, at);
@@ -221,7 +188,7 @@ class Walker {
         this.fail(at, `expected a number, got ${jsonType(v)}`);
         return;
       case 'TYPE_ENUM': {
-        const e = this.d.enums.get(this.d.resolve(scope, typeName));
+        const e = this.d.enums.get(this.typeOf(scope, typeName));
         if (e === undefined) return;
         if (typeof v === 'string' ? e.value.some((x) => x.name === v) : Number.isInteger(v)) return;
         this.fail(at, `expected one of ${e.value.map((x) => x.name).join(', ')}`);
