@@ -6,14 +6,13 @@ import { MAX_TOKEN_TTL_SECONDS } from '../policy/values.js';
 export { MAX_TOKEN_TTL_SECONDS };
 /** Allowed clock difference between issuer and verifier. */
 export const CLOCK_SKEW_SECONDS = 30;
-/**
- * Longest a revocation can matter from now, for a task whose tokens mandate has no record
- * of: a token's exp is at most a lifetime plus the skew on iat from now, and a verifier
- * honours it for the skew after exp.
- */
-export const MAX_REVOCATION_KEEP_MS = (MAX_TOKEN_TTL_SECONDS + 2 * CLOCK_SKEW_SECONDS) * 1000;
 /** The latest exp a token of an unknown task can carry, from now (a lifetime plus the skew on iat). */
 export const LATEST_UNKNOWN_EXP_MS = (MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
+/**
+ * Longest a revocation can matter from now, for a task whose tokens mandate has no record
+ * of: that latest exp, honoured by a verifier for the skew after it.
+ */
+export const MAX_REVOCATION_KEEP_MS = LATEST_UNKNOWN_EXP_MS + CLOCK_SKEW_SECONDS * 1000;
 /** Tokens longer than this are rejected before any decoding. */
 export const MAX_TOKEN_BYTES = 8192;
 /** Serialized task context must fit well inside MAX_TOKEN_BYTES once base64url-encoded. */

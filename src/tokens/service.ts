@@ -125,29 +125,17 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     if (caller === null) return [S.UNAUTHENTICATED, MSG.noIdentity];
     const txn = call.request['txn'];
     if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
-    let expMs: number;
-    const rec = issued.get(txn);
-    if (rec !== undefined) {
-      if (rec.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
-      expMs = rec.expMs;
-    } else {
-      // Issued by another replica and recorded in the shared store?
-      const shared = deps.revocations.issuedTo === undefined ? null : await deps.revocations.issuedTo(txn);
-      if (shared !== null) {
-        if (shared.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
-        return endTask(txn, shared.expiresAtMs, caller, 'completed');
-      }
-      const token = call.request['token'];
-      if (deps.verifier === undefined || typeof token !== 'string' || token === '') return [S.PERMISSION_DENIED, MSG.notOwner];
-      const verdict = await deps.verifier.verify(token, deps.now());
-      // An expired token needs no completing, but it still proves ownership: accept it.
-      if (verdict.ok) {
-        if (verdict.claims.txn !== txn || verdict.claims.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
-        expMs = verdict.claims.exp * 1000;
-      } else {
-        return [S.PERMISSION_DENIED, MSG.notOwner];
-      }
+    const known = await knownTask(txn);
+    if (known !== null) {
+      if (known.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
+      return endTask(txn, known.expMs, caller, 'completed');
     }
+    const token = call.request['token'];
+    if (deps.verifier === undefined || typeof token !== 'string' || token === '') return [S.PERMISSION_DENIED, MSG.notOwner];
+    const verdict = await deps.verifier.verify(token, deps.now());
+    // An expired token needs no completing, but it still proves ownership: accept it.
+    if (!verdict.ok || verdict.claims.txn !== txn || verdict.claims.sub !== caller) return [S.PERMISSION_DENIED, MSG.notOwner];
+    const expMs = verdict.claims.exp * 1000;
     return endTask(txn, expMs, caller, 'completed');
   }
 
@@ -157,13 +145,18 @@ export function createTaskTokenService(deps: TaskTokenServiceDeps): TaskTokenSer
     if (!deps.admins.has(caller)) return [S.PERMISSION_DENIED, MSG.notAdmin];
     const txn = call.request['txn'];
     if (typeof txn !== 'string' || !TASK_ID.test(txn)) return [S.INVALID_ARGUMENT, MSG.badTxn];
-    // Issued here, or by another replica recording it in the shared store: the key lives for
-    // the token's remaining lifetime (SPEC 8). Unknown (issued by the CLI): its tokens expire
-    // at most one lifetime plus the skew on iat from now.
-    const local = issued.get(txn)?.expMs;
-    const shared = local !== undefined || deps.revocations.issuedTo === undefined ? null : await deps.revocations.issuedTo(txn);
-    const expMs = local ?? shared?.expiresAtMs ?? deps.now() + LATEST_UNKNOWN_EXP_MS;
+    // A known task's key lives for the token's remaining lifetime (SPEC 8). Unknown (issued
+    // by the CLI): its tokens expire at most one lifetime plus the skew on iat from now.
+    const expMs = (await knownTask(txn))?.expMs ?? deps.now() + LATEST_UNKNOWN_EXP_MS;
     return endTask(txn, expMs, caller, 'revoked');
+  }
+
+  /** A task issued by this replica, or by another one that recorded it in the shared store. */
+  async function knownTask(txn: string): Promise<{ sub: string; expMs: number } | null> {
+    const local = issued.get(txn);
+    if (local !== undefined) return local;
+    const shared = deps.revocations.issuedTo === undefined ? null : await deps.revocations.issuedTo(txn);
+    return shared === null ? null : { sub: shared.sub, expMs: shared.expiresAtMs };
   }
 
   async function endTask(txn: string, expMs: number, caller: string, how: string): Promise<[grpc.status, string] | Record<string, unknown>> {
