@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { parseDurationMs } from '../duration.js';
+import { parseDuration } from '../policy/values.js';
 import { createTokenSigner, isTaskContext } from '../tokens/issue.js';
 import { keysFromJwks, loadKeyRing, parseKeyText, type VerificationKey } from '../tokens/keys.js';
 import { FUNCTION_NAME, MAX_TASK_CONTEXT_BYTES, MAX_TOKEN_TTL_SECONDS, TASK_ID } from '../tokens/limits.js';
@@ -117,11 +117,11 @@ async function issue(args: readonly string[], io: CliIO): Promise<number> {
   let ttlSeconds = DEFAULT_TTL_SECONDS;
   const ttlText = p.flags.get('ttl');
   if (ttlText !== undefined) {
-    const ms = parseDurationMs(ttlText);
-    if (ms === null) throw new UsageError(`--ttl ${JSON.stringify(ttlText)} is not a duration (e.g. 90s, 5m, 1h)`);
-    if (ms > MAX_TOKEN_TTL_SECONDS * 1000) throw new UsageError('--ttl is over 1h, the most a task token may live');
-    if (ms < 1000 || ms % 1000 !== 0) throw new UsageError('--ttl must be a whole number of seconds, at least 1s');
-    ttlSeconds = ms / 1000;
+    // The policy language's own rule for a token lifetime (maxTokenTtl): same grammar, same bounds.
+    const ttl = parseDuration(ttlText);
+    if (ttl.error !== null) throw new UsageError(`--ttl ${ttl.error}`);
+    if (ttl.value > MAX_TOKEN_TTL_SECONDS) throw new UsageError('--ttl is over 1h, the most a task token may live');
+    ttlSeconds = ttl.value;
   }
   const issuer = p.flags.get('issuer') ?? DEFAULT_ISSUER;
   if (issuer === '') throw new UsageError('--issuer must not be empty');
