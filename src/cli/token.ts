@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { splitHostPort } from '../config/addr.js';
 import { parseDuration } from '../policy/values.js';
 import { createTokenSigner, isTaskContext } from '../tokens/issue.js';
 import { keysFromJwks, loadKeyRing, parseKeyText, type VerificationKey } from '../tokens/keys.js';
@@ -67,12 +68,6 @@ function required(p: Parsed, name: string): string {
   const v = p.flags.get(name);
   if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
   return v;
-}
-
-/** The host of HOST:PORT (IPv6 in brackets unwrapped). */
-function hostOf(target: string): string {
-  const host = target.slice(0, Math.max(0, target.lastIndexOf(':')));
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 export const runTokenCommand: Command = async (args, io) => {
@@ -250,7 +245,7 @@ async function revoke(args: readonly string[], io: CliIO): Promise<number> {
   // TLS sends the target host as SNI; Node warns (DEP0123) when that is an IP address, as
   // `--server 127.0.0.1:9191` is. With --server-id the host name plays no part in checking
   // the server, so the SNI is its trust domain instead.
-  const sni = serverName ?? (serverId !== undefined && isIP(hostOf(server)) !== 0 ? spiffeTrustDomain(serverId) ?? undefined : undefined);
+  const sni = serverName ?? (serverId !== undefined && isIP(splitHostPort(server).host) !== 0 ? spiffeTrustDomain(serverId) ?? undefined : undefined);
   const options: grpc.ClientOptions = sni === undefined ? {} : { 'grpc.ssl_target_name_override': sni };
   const client = new pkg.mandate.v1.TaskTokens(server, creds, options) as grpc.Client & {
     Revoke(req: { txn: string }, md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void;

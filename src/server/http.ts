@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { probeAnswer, type ProbeState } from './health.js';
+import { splitHostPort } from '../config/addr.js';
 
 export interface HttpDeps {
   /** What /healthz and /readyz answer from. */
@@ -52,9 +53,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 }
 
 export function listenHttp(server: http.Server, addr: string): Promise<number> {
-  const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-  const port = Number(addr.slice(i + 1));
+  const { host, port: portText } = splitHostPort(addr);
+  const port = Number(portText);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
