@@ -274,11 +274,9 @@ export function createDecisionLog(opts: DecisionLogOptions): DecisionLog {
   };
 
   const drain = (): void => {
+    // scheduleDrain keeps one drain pending, so the timer (if any) is the one now firing.
     drainScheduled = false;
-    if (drainTimer !== null) {
-      clearTimeout(drainTimer);
-      drainTimer = null;
-    }
+    drainTimer = null;
     let n = 0;
     let batch = '';
     let batchBytes = 0;
