@@ -25,6 +25,20 @@ afterEach(() => {
   child = null;
 });
 
+/** An allowed request of the bundled examples. */
+const CHECKOUT = checkRequest({ principal: 'spiffe://prod.example.org/ns/orders/sa/orders-api', destination: 'spiffe://prod.example.org/ns/payments/sa/payments-api', method: 'POST', path: '/v1/payments', function: 'order-checkout' });
+
+/** Starts `serve` on the examples with extra flags; resolves the gRPC address its serving line names. */
+async function spawnServe(extra: string[], stdout: 'pipe' | 'ignore' = 'pipe'): Promise<string> {
+  child = spawn(process.execPath, [BIN, 'serve', '--policies', EXAMPLES, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info', ...extra], {
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  // The operational log names the bound ports.
+  return waitFor(() => /"grpc":"([^"]+)"/.exec(err)?.[1], 'the serving line', 15_000);
+}
+
 describe('the mandate binary', () => {
   it('runs on its own, as `npx mandate` and an installed bin run it (shebang and exec bit)', () => {
     // tsc writes files without the exec bit; `npm run build` sets it, and without it
@@ -79,22 +93,15 @@ describe('mandate serve as a process', () => {
 
   it('drains on SIGTERM under load: no in-flight check lost, exit 0', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mandate-term-'));
-    child = spawn(process.execPath, [BIN, 'serve', '--policies', EXAMPLES, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-file', path.join(dir, 'd.log'), '--log-level', 'info'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-    // The operational log names the bound ports.
-    const grpcAddr = await waitFor(() => /"grpc":"([^"]+)"/.exec(err)?.[1], 'the serving line', 15_000);
-    const client = envoyClient(grpcAddr);
+    const client = envoyClient(await spawnServe(['--log-file', path.join(dir, 'd.log')]));
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    const req = checkRequest({ principal: 'spiffe://prod.example.org/ns/orders/sa/orders-api', destination: 'spiffe://prod.example.org/ns/payments/sa/payments-api', method: 'POST', path: '/v1/payments', function: 'order-checkout' });
+    const req = CHECKOUT;
     // Warm up, then put 200 checks in flight and terminate while they are.
     expect((await client.check(req)).status.code).toBe(0);
     const inFlight = Array.from({ length: 400 }, () => client.check(req).then((r) => r.status.code, (e: Error) => e.message));
     // Terminate once the server is answering the batch: the rest of it is then in flight.
     await Promise.race(inFlight);
-    child.kill('SIGTERM');
+    child?.kill('SIGTERM');
     const results = await Promise.all(inFlight);
     const answered = results.filter((r) => r === 0).length;
     // Every check either completed with its decision or was refused before it started
@@ -107,28 +114,20 @@ describe('mandate serve as a process', () => {
 });
 
 describe('SIGTERM ends the process within --drain-timeout, whatever the decision-log sink does', () => {
-  const REQ = checkRequest({ principal: 'spiffe://prod.example.org/ns/orders/sa/orders-api', destination: 'spiffe://prod.example.org/ns/payments/sa/payments-api', method: 'POST', path: '/v1/payments', function: 'order-checkout' });
-
   /** Starts serve with the given extra flags, answers `checks` requests, then SIGTERMs it; resolves exit code and ms. */
   async function serveThenTerm(extra: string[], stdout: 'pipe' | 'ignore', checks: number): Promise<{ code: number | null; ms: number; allowed: number }> {
-    child = spawn(process.execPath, [BIN, 'serve', '--policies', EXAMPLES, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'info', '--drain-timeout', '2s', ...extra], {
-      stdio: ['ignore', stdout, 'pipe'],
-    });
+    const client = envoyClient(await spawnServe(['--drain-timeout', '2s', ...extra], stdout));
     // With stdout a pipe nobody reads (the default sink), the decision log blocks once the pipe is full.
-    child.stdout?.pause();
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-    const grpcAddr = await waitFor(() => /"grpc":"([^"]+)"/.exec(err)?.[1], 'the serving line', 15_000);
-    const client = envoyClient(grpcAddr);
+    child?.stdout?.pause();
     let allowed = 0;
     for (let i = 0; i < checks; i += 50) {
-      const batch = await Promise.all(Array.from({ length: Math.min(50, checks - i) }, () => client.check(REQ)));
+      const batch = await Promise.all(Array.from({ length: Math.min(50, checks - i) }, () => client.check(CHECKOUT)));
       allowed += batch.filter((r) => r.status.code === 0).length;
     }
     client.close();
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     const t0 = Date.now();
-    child.kill('SIGTERM');
+    child?.kill('SIGTERM');
     const code = await exited;
     return { code, ms: Date.now() - t0, allowed };
   }
